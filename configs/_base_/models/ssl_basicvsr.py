@@ -1,0 +1,18 @@
+# SSL-BasicVSR inside MMagic's BasicVSR editor. Paper settings: 64 channels, 30 blocks, x4.
+custom_imports = dict(imports=['ssl_mm'], allow_failed_imports=False)
+default_scope = 'mmagic'
+
+scale = 4
+model = dict(
+    type='BasicVSR',
+    generator=dict(
+        type='SSLBasicVSRNet',
+        mid_channels=64,
+        num_blocks=30,
+        upscale_factor=scale,
+        hr_channels=64,
+        # MMagic's activation; SSL's released code uses dict(type='ReLU').
+        act_cfg=dict(type='LeakyReLU', negative_slope=0.1)),
+    pixel_loss=dict(type='CharbonnierLoss', loss_weight=1.0, reduction='mean'),
+    train_cfg=dict(fix_iter=5000),
+    data_preprocessor=dict(type='DataPreprocessor', mean=[0., 0., 0.], std=[255., 255., 255.]))

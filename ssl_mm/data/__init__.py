@@ -1,0 +1,4 @@
+from .degradations import bd_degrade
+from .video import EMBEDDED_CLIPS, embedded_clip_path, read_video
+
+__all__ = ['EMBEDDED_CLIPS', 'bd_degrade', 'embedded_clip_path', 'read_video']

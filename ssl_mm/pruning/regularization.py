@@ -1,0 +1,196 @@
+"""SSL's sparsity regularisation as mmengine machinery.
+
+The method (SSL_METHOD.md section 5): at the start, rank all units globally and pick the
+``ratio`` lowest; during training add ``lambda * gamma`` to the gradient of every picked scale
+(the gradient of ``lambda/2 * gamma^2``, coupled into Adam), with ``lambda`` growing by ``step``
+every ``update_interval`` iterations up to ``ceiling``, then hold it for ``stabilize_iters``.
+
+The penalty has to land between ``backward()`` and ``optimizer.step()``, which no mmengine hook
+point reaches, so the work is split:
+
+* :class:`SparsityOptimWrapper` calls a penalty callback right before each optimizer step;
+* :class:`SSLRegularizationHook` picks the units, installs the callback, logs the schedule, and
+  saves/restores the picked set in checkpoints. ``lambda`` is a pure function of the iteration,
+  so a resumed run continues the schedule exactly.
+
+Fixes of the released code (SSL_METHOD.md section 9), each tested:
+1. the ``act_scale_pre`` penalty uses ``act_scale_pre`` (not conv1's output scale);
+2. input and output scale vectors are independent groups, and the ramp ends by iteration
+   count, so no layer can keep the schedule from ending;
+3. ties are broken deterministically (``pick_pruned``), so equal scales still pick ``ratio``;
+4. by default the prune stage removes exactly the penalised set (``final_pick='penalized'``);
+   ``'rerank'`` re-ranks at the end as the released code does.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.optim import OptimWrapper
+from torch import nn
+
+from mmagic.registry import HOOKS, OPTIM_WRAPPERS
+
+from .groups import CRITERIA, ScaleGroup, check_ratio, pick_pruned, scale_groups
+
+STATE_KEY = 'ssl_regularization'
+
+
+class PenaltySchedule:
+    """lambda(iteration) = min(ceiling, step * (iteration // update_interval)), then held.
+
+    With SSL's defaults (1e-4 every 5 iterations up to 0.1, 14k stabilisation) the ceiling is
+    reached at iteration 5,000 and the search ends at 19,000.
+    """
+
+    def __init__(self, step: float = 1e-4, ceiling: float = 0.1, update_interval: int = 5,
+                 stabilize_iters: int = 14000) -> None:
+        if step <= 0 or ceiling <= 0 or update_interval < 1 or stabilize_iters < 0:
+            raise ValueError('penalty schedule needs step > 0, ceiling > 0, update_interval >= 1, '
+                             f'stabilize_iters >= 0; got {step}, {ceiling}, {update_interval}, '
+                             f'{stabilize_iters}')
+        self.step, self.ceiling = step, ceiling
+        self.update_interval, self.stabilize_iters = update_interval, stabilize_iters
+        # round() guards against 0.1 / 1e-4 = 1000.0000000000001 adding a spurious increment.
+        self.num_increments = math.ceil(round(ceiling / step, 9))
+
+    @property
+    def ramp_end(self) -> int:
+        """First iteration at which lambda equals the ceiling."""
+        return self.num_increments * self.update_interval
+
+    @property
+    def total_iters(self) -> int:
+        return self.ramp_end + self.stabilize_iters
+
+    def lam(self, iteration: int) -> float:
+        increments = iteration // self.update_interval
+        return self.ceiling if increments >= self.num_increments else self.step * increments
+
+    def phase(self, iteration: int) -> str:
+        if iteration < self.ramp_end:
+            return 'ramp'
+        return 'stabilize' if iteration < self.total_iters else 'done'
+
+
+def add_penalty_grads(groups: list[ScaleGroup], picked: dict[str, torch.Tensor], lam: float) -> None:
+    """``gamma.grad += lam * picked * gamma`` for every scale vector with picked units."""
+    if lam == 0:
+        return
+    for group in groups:
+        mask = picked[group.name]
+        if not bool(mask.any()):
+            continue
+        scale = group.scale
+        penalty = lam * mask.to(scale.dtype) * scale.detach()
+        if scale.grad is None:
+            scale.grad = penalty
+        else:
+            scale.grad.add_(penalty)
+
+
+@OPTIM_WRAPPERS.register_module()
+class SparsityOptimWrapper(OptimWrapper):
+    """An ``OptimWrapper`` that adds the sparsity penalty to the gradients before each step.
+
+    ``penalty`` is installed by :class:`SSLRegularizationHook`; without it this is a plain
+    ``OptimWrapper``. (Not for AMP: the penalty would have to be added after unscaling.)
+    """
+
+    penalty: Callable[[], None] | None = None
+
+    def step(self, **kwargs) -> None:
+        if self.penalty is not None:
+            self.penalty()
+        super().step(**kwargs)
+
+
+def unwrap_generator(model: nn.Module) -> nn.Module:
+    """The SSL network inside a runner's model (DDP wrapper and MMagic editor removed)."""
+    if is_model_wrapper(model):
+        model = model.module
+    return getattr(model, 'generator', model)
+
+
+@HOOKS.register_module()
+class SSLRegularizationHook(Hook):
+    """Picks the units to penalise, drives the penalty schedule, and checkpoints the picked set.
+
+    Args:
+        ratio: fraction of all scale entries to prune (global, as SSL's ``stage_pr``).
+        criterion: ``'scale'`` (|gamma|, SSL's code) or ``'l1'`` (weight L1, the paper figure).
+        step, ceiling, update_interval, stabilize_iters: see :class:`PenaltySchedule`.
+        min_keep: units every scale vector keeps.
+        interval: logging interval for the schedule scalars.
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self, ratio: float = 0.5, criterion: str = 'scale', step: float = 1e-4,
+                 ceiling: float = 0.1, update_interval: int = 5, stabilize_iters: int = 14000,
+                 min_keep: int = 1, interval: int = 10) -> None:
+        if criterion not in CRITERIA:
+            raise ValueError(f'criterion={criterion!r}: use one of {CRITERIA}')
+        self.ratio = check_ratio(ratio)
+        self.criterion = criterion
+        self.min_keep = min_keep
+        self.interval = interval
+        self.schedule = PenaltySchedule(step, ceiling, update_interval, stabilize_iters)
+        self.picked: dict[str, torch.Tensor] | None = None
+
+    # -- state ------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return dict(ratio=self.ratio, criterion=self.criterion,
+                    picked={k: v.cpu() for k, v in self.picked.items()})
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        if self.picked is not None:
+            checkpoint[STATE_KEY] = self.state_dict()
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        state = checkpoint.get(STATE_KEY)
+        if state is not None:
+            if state['ratio'] != self.ratio or state['criterion'] != self.criterion:
+                raise ValueError(
+                    f'checkpoint was sparsified with ratio={state["ratio"]}, criterion='
+                    f'{state["criterion"]}, but this run asks ratio={self.ratio}, criterion='
+                    f'{self.criterion}: delete the stage work dir to start over')
+            self.picked = state['picked']
+
+    # -- training -----------------------------------------------------------------------------
+    def before_train(self, runner) -> None:
+        net = unwrap_generator(runner.model)
+        groups = scale_groups(net)
+        device = groups[0].scale.device
+        if self.picked is None:
+            self.picked = pick_pruned(net, self.ratio, self.criterion, self.min_keep)
+        self.picked = {k: v.to(device) for k, v in self.picked.items()}
+        optim_wrapper = runner.optim_wrapper
+        if not isinstance(optim_wrapper, SparsityOptimWrapper):
+            raise TypeError(f'SSLRegularizationHook needs optim_wrapper type SparsityOptimWrapper, '
+                            f'got {type(optim_wrapper).__name__}: set optim_wrapper.type in the config')
+        optim_wrapper.penalty = lambda: add_penalty_grads(groups, self.picked,
+                                                         self.schedule.lam(runner.iter))
+        if runner.max_iters < self.schedule.total_iters:
+            runner.logger.warning(
+                f'train max_iters={runner.max_iters} ends before the penalty schedule '
+                f'({self.schedule.ramp_end} ramp + {self.schedule.stabilize_iters} stabilise)')
+        self._groups = groups
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if not self.every_n_train_iters(runner, self.interval):
+            return
+        with torch.no_grad():
+            picked_abs, kept_abs = [], []
+            for group in self._groups:
+                scale = group.effective_scale().abs()
+                mask = self.picked[group.name]
+                picked_abs.append(scale[mask])
+                kept_abs.append(scale[~mask])
+        hub = runner.message_hub
+        hub.update_scalar('train/ssl_lambda', self.schedule.lam(runner.iter))
+        hub.update_scalar('train/ssl_picked_scale_mean', torch.cat(picked_abs).mean().item())
+        hub.update_scalar('train/ssl_kept_scale_mean', torch.cat(kept_abs).mean().item())

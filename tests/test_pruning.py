@@ -1,0 +1,131 @@
+import math
+
+import pytest
+import torch
+
+from ssl_mm.models import SSLBasicVSRNet
+from ssl_mm.pruning import kept_fraction, load_pruned, pick_pruned, prune, save_pruned, scale_groups
+
+
+def _random_scales(net: SSLBasicVSRNet, seed: int = 0) -> SSLBasicVSRNet:
+    """Distinct positive scales (as after a sparsity search), and non-zero biases."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            if 'act_scale' in name:
+                p.copy_(torch.rand(p.shape, generator=gen) + 0.05)
+            elif name.endswith('bias'):
+                p.normal_(0, 0.05, generator=gen)
+    return net.eval()
+
+
+CASES = [  # mid, blocks, upscale, hr, ratio, activation
+    (8, 1, 4, 8, 0.25, 'LeakyReLU'),
+    (12, 2, 4, 16, 0.5, 'ReLU'),
+    (16, 3, 2, 8, 0.75, 'LeakyReLU'),
+    (10, 2, 3, 6, 0.5, 'LeakyReLU'),
+    (8, 2, 8, 8, 0.6, 'ReLU'),
+]
+
+
+@pytest.mark.parametrize('mid,blocks,upscale,hr,ratio,act', CASES)
+def test_masked_equals_physical(mid, blocks, upscale, hr, ratio, act, real_lr_clip):
+    torch.manual_seed(0)
+    net = _random_scales(SSLBasicVSRNet(mid, blocks, upscale_factor=upscale, hr_channels=hr,
+                                        act_cfg=dict(type=act)))
+    masked = prune(net, ratio, physical=False)
+    compact = prune(net, ratio, physical=True)
+    with torch.no_grad():
+        a, b = masked(real_lr_clip), compact(real_lr_clip)
+    assert (a - b).abs().max().item() <= 1e-4
+    # Physically smaller: fewer parameters, and the shapes follow the kept sets.
+    assert sum(p.numel() for p in compact.parameters()) < sum(p.numel() for p in net.parameters())
+    pruned = pick_pruned(net, ratio)
+    block = compact.forward_resblocks.main[2][0]
+    assert block.conv1.in_channels == int((~pruned['forward_resblocks.main.2.0.conv1.act_scale_pre']).sum())
+    assert block.conv2.out_channels == block.out_idx.numel()
+    # The masked model really differs from the dense one (something was removed).
+    with torch.no_grad():
+        assert (net(real_lr_clip) - a).abs().max().item() > 1e-3
+
+
+def test_compact_model_trains(real_lr_clip):
+    """Gathers/scatters are out of place: gradients flow through a pruned model."""
+    compact = prune(_random_scales(SSLBasicVSRNet(8, 2)), 0.5).train()
+    compact(real_lr_clip).mean().backward()
+    block = compact.backward_resblocks.main[2][1]
+    assert block.conv1.weight.grad.abs().sum() > 0 and compact.backward_resblocks.main[0].weight.grad.abs().sum() > 0
+
+
+def test_pruning_a_pruned_model_composes_index_sets(real_lr_clip):
+    net = _random_scales(SSLBasicVSRNet(12, 2))
+    once = _random_scales(prune(net, 0.3), seed=1)
+    twice, masked = prune(once, 0.3), prune(once, 0.3, physical=False)
+    with torch.no_grad():
+        assert (twice(real_lr_clip) - masked(real_lr_clip)).abs().max().item() <= 1e-4
+    first, second = once.forward_resblocks.main[2][1], twice.forward_resblocks.main[2][1]
+    assert set(second.in_idx.tolist()) <= set(first.in_idx.tolist())
+
+
+def test_pixel_shuffle_group_slicing_is_exact():
+    """Dropping unit u of an upsampler removes its r^2 filters and exactly output channel u."""
+    net = _random_scales(SSLBasicVSRNet(8, 1, hr_channels=8))
+    pruned = {g.name: torch.zeros_like(g.scale, dtype=torch.bool) for g in scale_groups(net)}
+    pruned['upsample2.upsample_conv.act_scale'][[1, 5]] = True
+    compact = prune(net, pruned=pruned)
+    conv, new_conv = net.upsample2.upsample_conv, compact.upsample2.upsample_conv
+    assert new_conv.out_channels == conv.out_channels - 2 * 4
+    x = torch.randn(1, 8, 6, 5)
+    with torch.no_grad():
+        full = net.upsample2(x)
+        small = compact.upsample2(x)
+    kept = [c for c in range(8) if c not in (1, 5)]
+    assert torch.allclose(small, full[:, kept], atol=1e-6)
+    assert compact.conv_hr.in_channels == 6
+
+
+def test_ties_are_broken_deterministically_by_position():
+    """All scales equal (a fresh or converted model): exactly ceil(ratio*N) units are picked,
+    the first ones in module order, and every scale vector keeps at least one unit."""
+    net = SSLBasicVSRNet(8, 2)
+    total = sum(g.scale.numel() for g in scale_groups(net))
+    pruned = pick_pruned(net, 0.1)
+    assert sum(int(m.sum()) for m in pruned.values()) == math.ceil(0.1 * total)
+    assert all(torch.equal(pruned[k], v) for k, v in pick_pruned(net, 0.1).items())
+    groups = scale_groups(net)
+    # The first vector keeps its protected unit (position 0); the next ones fill the budget.
+    assert not pruned[groups[0].name][0] and pruned[groups[0].name][1:].all()
+    assert pruned[groups[1].name][1:].all() and pruned[groups[2].name][1:].all()
+    assert pruned[groups[3].name].tolist() == [False] + [True] * 3 + [False] * 4
+    many = pick_pruned(net, 0.9)
+    assert all(int((~m).sum()) >= 1 for m in many.values())
+    assert kept_fraction(many) == pytest.approx(0.1, abs=0.01)
+    # A ratio that would empty layers prunes all but the protected units, never a whole layer.
+    assert kept_fraction(pick_pruned(net, 0.99)) == pytest.approx(len(groups) / 240)
+
+
+def test_l1_criterion_ranks_by_weight_magnitude():
+    net = SSLBasicVSRNet(8, 1)
+    with torch.no_grad():
+        net.fusion.weight[3].mul_(1e-4)  # one filter with tiny weights
+    assert pick_pruned(net, 0.01, criterion='l1')['fusion.act_scale'][3]
+    with pytest.raises(ValueError, match='criterion'):
+        pick_pruned(net, 0.5, criterion='taylor')
+
+
+@pytest.mark.parametrize('ratio', [0, 1, -0.2, 1.5])
+def test_ratio_outside_unit_interval_is_refused(ratio):
+    with pytest.raises(ValueError, match='outside \\(0, 1\\)'):
+        prune(SSLBasicVSRNet(8, 1), ratio)
+
+
+def test_pruned_model_saves_and_rebuilds_from_config_alone(tmp_path, real_lr_clip):
+    compact = prune(_random_scales(SSLBasicVSRNet(12, 2, act_cfg=dict(type='ReLU'))), 0.5)
+    cfg_path, ckpt_path = save_pruned(compact, tmp_path, meta=dict(ratio=0.5))
+    assert cfg_path.read_text().count('widths') == 1 and not list(tmp_path.glob('.*tmp'))
+    loaded = load_pruned(cfg_path, ckpt_path)
+    with torch.no_grad():
+        assert torch.equal(loaded(real_lr_clip), compact(real_lr_clip))
+    assert torch.equal(loaded.forward_resblocks.main[2][1].out_idx, compact.forward_resblocks.main[2][1].out_idx)
+    with pytest.raises(FileNotFoundError, match='run the prune stage'):
+        load_pruned(tmp_path / 'missing.py', ckpt_path)
