@@ -1,18 +1,22 @@
 import os
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 import torch
 
 import ssl_mm  # noqa: F401  (registers models/hooks; installs the mmcv._ext stand-in)
-from ssl_mm.data import bd_degrade, embedded_clip_path, read_video
+from ssl_mm.data import bd_degrade, embedded_clip_path, read_video, write_frames_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_VID4 = Path(os.environ.get('SSL_MM_VID4', REPO.parent / 'shared' / 'data' / 'vid4'))
 
 torch.set_num_threads(2)
+
+
+@pytest.fixture(scope='session')
+def repo() -> Path:
+    return REPO
 
 
 @pytest.fixture(scope='session')
@@ -30,15 +34,7 @@ def real_lr_clip(bikes_frames) -> torch.Tensor:
 
 @pytest.fixture(scope='session')
 def frames_dataset(tmp_path_factory, bikes_frames) -> Path:
-    """A BasicSR-layout training set on disk: GT/<clip>/%08d.png, BDx4/<clip>/... and a meta
-    file, made from real frames (two clips: left and right halves of 'bikes')."""
-    root = tmp_path_factory.mktemp('frames')
-    lines = []
-    for clip, frames in (('000', bikes_frames[:, :, :320]), ('001', bikes_frames[:, :, 320:])):
-        for sub, imgs in (('GT', frames), ('BDx4', [bd_degrade(np.ascontiguousarray(f)) for f in frames])):
-            (root / sub / clip).mkdir(parents=True)
-            for i, img in enumerate(imgs):
-                cv2.imwrite(str(root / sub / clip / f'{i:08d}.png'), np.ascontiguousarray(img[:, :, ::-1]))
-        lines.append(f'{clip} {len(frames)} ({frames.shape[1]},{frames.shape[2]},3)')
-    (root / 'meta_info_train.txt').write_text('\n'.join(lines) + '\n')
-    return root
+    """A BasicSR-layout training set on disk (GT, BDx4, meta file) made from real frames: two
+    clips, the left and right halves of 'bikes'."""
+    clips = {'000': bikes_frames[:, :, :320], '001': bikes_frames[:, :, 320:]}
+    return write_frames_dataset(tmp_path_factory.mktemp('frames'), clips)

@@ -1,15 +1,13 @@
 # SSL-BasicVSR inside MMagic's BasicVSR editor. Paper settings: 64 channels, 30 blocks, x4.
 custom_imports = dict(imports=['ssl_mm'], allow_failed_imports=False)
-default_scope = 'mmagic'
 
-scale = 4
 model = dict(
     type='BasicVSR',
     generator=dict(
         type='SSLBasicVSRNet',
         mid_channels=64,
         num_blocks=30,
-        upscale_factor=scale,
+        upscale_factor=4,
         hr_channels=64,
         # MMagic's activation; SSL's released code uses dict(type='ReLU').
         act_cfg=dict(type='LeakyReLU', negative_slope=0.1)),

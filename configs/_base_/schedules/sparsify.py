@@ -1,5 +1,6 @@
 # Stage A of SSL: the regularised pruning search (SSL_METHOD.md section 5).
 # Constant Adam 2e-4 (betas 0.9/0.99), SpyNet frozen throughout, Charbonnier, no EMA.
+_base_ = ['../models/ssl_basicvsr.py']
 optim_wrapper = dict(
     type='SparsityOptimWrapper',
     optimizer=dict(type='Adam', lr=2e-4, betas=(0.9, 0.99)),

