@@ -1,3 +1,4 @@
+import copy
 import math
 
 import pytest
@@ -129,3 +130,18 @@ def test_pruned_model_saves_and_rebuilds_from_config_alone(tmp_path, real_lr_cli
     assert torch.equal(loaded.forward_resblocks.main[2][1].out_idx, compact.forward_resblocks.main[2][1].out_idx)
     with pytest.raises(FileNotFoundError, match='run the prune stage'):
         load_pruned(tmp_path / 'missing.py', ckpt_path)
+
+
+def test_channels_last_gives_the_same_output_and_gradients(real_lr_clip):
+    """RSC gathers/scatters take the NHWC fast path on channels-last tensors; same numbers."""
+    from ssl_mm.flops import for_cpu_inference
+    compact = prune(_random_scales(SSLBasicVSRNet(12, 2)), 0.5)
+    fast = for_cpu_inference(copy.deepcopy(compact))
+    with torch.no_grad():
+        assert (fast(real_lr_clip) - compact(real_lr_clip)).abs().max().item() <= 1e-5
+    for model in (compact.train(), fast.train()):
+        model.zero_grad()
+        model(real_lr_clip).square().mean().backward()
+    grad_a = compact.forward_resblocks.main[2][1].conv1.weight.grad
+    grad_b = fast.forward_resblocks.main[2][1].conv1.weight.grad
+    assert torch.allclose(grad_a, grad_b, atol=1e-6) and grad_a.abs().sum() > 0

@@ -23,10 +23,12 @@ def prune(model: SSLBasicVSRNet,
           physical: bool = True,
           criterion: str = 'scale',
           pruned: dict[str, torch.Tensor] | None = None,
-          min_keep: int = 1) -> SSLBasicVSRNet:
+          min_keep: int = 1,
+          round_to: int = 1) -> SSLBasicVSRNet:
     """Remove the lowest-ranked units of ``model`` (which is left untouched).
 
-    Either ``ratio`` (global ranking by ``criterion``, see :func:`pick_pruned`) or an explicit
+    Either ``ratio`` (global ranking by ``criterion``, ``min_keep`` and ``round_to``, see
+    :func:`pick_pruned`) or an explicit
     ``pruned`` mask dict (e.g. the set the regulariser penalised) says what goes.
 
     ``physical=True``: a new, smaller ``SSLBasicVSRNet`` built from ``model.arch`` plus
@@ -38,7 +40,7 @@ def prune(model: SSLBasicVSRNet,
     if pruned is None:
         if ratio is None:
             raise ValueError('prune() needs a ratio or an explicit pruned mask dict')
-        pruned = pick_pruned(model, ratio, criterion, min_keep)
+        pruned = pick_pruned(model, ratio, criterion, min_keep, round_to)
     groups = {g.name: g for g in scale_groups(model)}
     if set(pruned) != set(groups):
         raise ValueError(f'pruned masks do not match the model scale vectors: '
