@@ -64,6 +64,8 @@ def main() -> None:
     parser.add_argument('--frames', type=int, default=None, help='clip length (default per arch)')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--threads', type=int, default=torch.get_num_threads())
+    parser.add_argument('--round-to', type=int, default=1,
+                        help='round kept widths up to a multiple of this (see pick_pruned)')
     parser.add_argument('--plain', action='store_true',
                         help='NCHW and default allocator: no channels-last, no malloc tuning')
     args = parser.parse_args()
@@ -77,7 +79,7 @@ def main() -> None:
         frames = args.frames or spec['frames']
         dense = sparsified(spec['net'])
         models = {'dense': dense}
-        models.update({f'{r:g}': prune(dense, r) for r in args.ratios})
+        models.update({f'{r:g}': prune(dense, r, round_to=args.round_to) for r in args.ratios})
         if args.device == 'cpu' and not args.plain:
             models = {k: for_cpu_inference(m) for k, m in models.items()}
         models = {k: m.to(args.device) for k, m in models.items()}
@@ -88,7 +90,8 @@ def main() -> None:
         net = spec['net']
         print(f'\n== {arch}: {net["mid_channels"]} ch, {net["num_blocks"]} blocks, x4, LR {h}x{w}, '
               f'{frames} frames, {args.device}, {args.threads} threads, '
-              f'{"NCHW" if args.plain else "channels-last"}, median of {args.repeats} ==')
+              f'{"NCHW" if args.plain else "channels-last"}, round_to {args.round_to}, '
+              f'median of {args.repeats} ==')
         print(f'{"ratio":>6} {"params":>11} {"GMACs":>8} {"MAC ratio":>10} {"(no SPyNet)":>12} '
               f'{"s/frame":>8} {"speed-up":>9} {"speed-up/MAC ratio":>19}')
         # MACs of the timed clip: every frame's body, SPyNet on (frames - 1) pairs both ways.

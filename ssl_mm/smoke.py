@@ -14,7 +14,7 @@ from mmengine.runner import Runner
 
 from .data import embedded_clip_path, read_video, write_frames_dataset
 from .flops import MAC_CONVENTION, PAPER_LR_SIZE, complexity, latency
-from .pruning import SSLRegularizationHook, prune, save_pruned
+from .pruning import SSLRegularizationHook, final_pruned_set, prune, save_pruned
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
 
     net = runner.model.generator.eval()
     hook = next(h for h in runner.hooks if isinstance(h, SSLRegularizationHook))
-    compact = prune(net, pruned=hook.picked)
+    compact = prune(net, pruned=final_pruned_set(net, hook.state_dict()))
     cfg_path, ckpt_path = save_pruned(compact, work_dir / 'pruned', meta=dict(ratio=hook.ratio))
 
     clip = torch.rand(1, 3, 3, *PAPER_LR_SIZE)

@@ -14,15 +14,17 @@ def _perturb(net: torch.nn.Module, seed: int = 0) -> None:
             p.add_(0.02 * torch.randn(p.shape, generator=gen))
 
 
-@pytest.mark.parametrize('mid,blocks', [(64, 30), (16, 3)])
-def test_from_basicvsr_reproduces_mmagic_output(mid, blocks, real_lr_clip):
+@pytest.mark.parametrize('mid,blocks,mirrored', [(64, 30, False), (16, 3, False), (16, 3, True)])
+def test_from_basicvsr_reproduces_mmagic_output(mid, blocks, mirrored, real_lr_clip):
     torch.manual_seed(0)
     ref = BasicVSRNet(mid_channels=mid, num_blocks=blocks).eval()
     _perturb(ref)
     ssl = SSLBasicVSRNet.from_basicvsr(ref).eval()
+    clip = torch.cat([real_lr_clip, real_lr_clip.flip(1)], 1) if mirrored else real_lr_clip
     with torch.no_grad():
-        expected, got = ref(real_lr_clip), ssl(real_lr_clip)
-    assert got.shape == (1, 4, 3, 128, 160)
+        expected, got = ref(clip), ssl(clip)
+    assert ssl.is_mirror_extended == mirrored  # the mirrored clip reuses backward flows
+    assert got.shape == (1, clip.shape[1], 3, 128, 160)
     assert (expected - got).abs().max().item() <= 1e-5
     assert all(torch.equal(p, torch.ones_like(p)) for n, p in ssl.named_parameters() if 'act_scale' in n)
 

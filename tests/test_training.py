@@ -2,11 +2,12 @@
 wrapper, real frames from disk."""
 import cv2
 import numpy as np
+import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from ssl_mm.pruning import SparsityOptimWrapper, load_pruned, prune, save_pruned
+from ssl_mm.pruning import SparsityOptimWrapper, final_pruned_set, load_pruned, prune, save_pruned
 from ssl_mm.pruning.regularization import STATE_KEY
 
 
@@ -57,11 +58,22 @@ def test_sparsify_trains_on_real_frames_and_checkpoints_its_state(repo, frames_d
     fresh = type(hook)(ratio=0.5)
     fresh.after_load_checkpoint(runner, ckpt)
     assert all(torch.equal(fresh.picked[k], v.cpu()) for k, v in hook.picked.items())
+    with pytest.raises(ValueError, match='ratio=0.5.*ratio=0.3'):
+        type(hook)(ratio=0.3).after_load_checkpoint(runner, ckpt)
 
-    # Prune exactly the penalised set; masked and physical agree on real frames, and the
-    # compact model survives a save/load round trip.
+    # The prune stage removes exactly the penalised set by default; 'rerank' ranks the final
+    # scales again (the released code), which after a short search may differ.
+    state = ckpt[STATE_KEY]
+    pruned = final_pruned_set(net, state)
+    assert all(torch.equal(pruned[k].cpu(), v) for k, v in state['picked'].items())
+    reranked = final_pruned_set(net, state, 'rerank')
+    assert sum(int(m.sum()) for m in reranked.values()) == sum(int(m.sum()) for m in pruned.values())
+    with pytest.raises(ValueError, match='final_pick'):
+        final_pruned_set(net, state, 'latest')
+
+    # Masked and physical agree on real frames, and the compact model survives save/load.
     net.eval()
-    masked, compact = prune(net, pruned=hook.picked, physical=False), prune(net, pruned=hook.picked)
+    masked, compact = prune(net, pruned=pruned, physical=False), prune(net, pruned=pruned)
     with torch.no_grad():
         assert (masked(lr_t) - compact(lr_t)).abs().max().item() <= 1e-4
     loaded = load_pruned(*save_pruned(compact, tmp_path / 'pruned'))

@@ -18,7 +18,7 @@ Fixes of the released code (SSL_METHOD.md section 9), each tested:
 2. input and output scale vectors are independent groups, and the ramp ends by iteration
    count, so no layer can keep the schedule from ending;
 3. ties are broken deterministically (``pick_pruned``), so equal scales still pick ``ratio``;
-4. by default the prune stage removes exactly the penalised set (``final_pick='penalized'``);
+4. by default the prune stage removes exactly the penalised set (:func:`final_pruned_set`);
    ``'rerank'`` re-ranks at the end as the released code does.
 """
 from __future__ import annotations
@@ -74,6 +74,24 @@ class PenaltySchedule:
         if iteration < self.ramp_end:
             return 'ramp'
         return 'stabilize' if iteration < self.total_iters else 'done'
+
+
+FINAL_PICKS = ('penalized', 'rerank')
+
+
+def final_pruned_set(net: nn.Module, state: dict, final_pick: str = 'penalized') -> dict[str, torch.Tensor]:
+    """What the prune stage removes after the search, from the hook's checkpointed ``state``.
+
+    ``'penalized'`` (default): exactly the units that were penalised, so nothing unpenalised is
+    cut and no penalised unit escapes. ``'rerank'``: rank the final scales again at the same
+    ratio and criterion, as the released code does (its set can differ from the penalised one).
+    """
+    if final_pick == 'penalized':
+        device = next(net.parameters()).device
+        return {k: v.to(device) for k, v in state['picked'].items()}
+    if final_pick == 'rerank':
+        return pick_pruned(net, state['ratio'], state['criterion'])
+    raise ValueError(f'final_pick={final_pick!r}: use one of {FINAL_PICKS}')
 
 
 def add_penalty_grads(groups: list[ScaleGroup], picked: dict[str, torch.Tensor], lam: float) -> None:
