@@ -14,12 +14,10 @@ ssl_mm.flops); --plain measures the untuned NCHW setting.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-
 import torch
 
-from ssl_mm.flops import MAC_CONVENTION, complexity, for_cpu_inference, keep_freed_memory_for_reuse
+from ssl_mm.flops import (MAC_CONVENTION, complexity, for_cpu_inference, keep_freed_memory_for_reuse,
+                          latencies)
 from ssl_mm.models import SSLBasicVSRNet
 from ssl_mm.pruning import prune, scale_groups
 
@@ -36,24 +34,6 @@ def sparsified(net_cfg: dict, seed: int = 0) -> SSLBasicVSRNet:
         for group in scale_groups(net):
             group.scale.copy_(torch.rand(group.scale.shape, generator=gen) + 0.01)
     return net
-
-
-@torch.inference_mode()
-def interleaved_medians(models: dict[str, torch.nn.Module], clip: torch.Tensor, repeats: int) -> dict[str, float]:
-    """Median seconds per model; runs alternate between models so drift hits all alike."""
-    times = {name: [] for name in models}
-    for name, model in models.items():  # warm-up (allocator, oneDNN primitive caches)
-        model(clip)
-    for _ in range(repeats):
-        for name, model in models.items():
-            if clip.is_cuda:
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            model(clip)
-            if clip.is_cuda:
-                torch.cuda.synchronize()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main() -> None:
@@ -84,7 +64,7 @@ def main() -> None:
             models = {k: for_cpu_inference(m) for k, m in models.items()}
         models = {k: m.to(args.device) for k, m in models.items()}
         clip = torch.rand(1, frames, 3, h, w, generator=torch.Generator().manual_seed(1)).to(args.device)
-        secs = interleaved_medians(models, clip, args.repeats)
+        secs = latencies(models, clip, args.repeats)
         cost = {name: complexity(m.cpu(), (h, w)) for name, m in models.items()}
 
         net = spec['net']

@@ -4,7 +4,7 @@ _base_ = [
     '_base_/schedules/sparsify.py', '_base_/datasets/frames_vsr.py', '_base_/default_runtime.py'
 ]
 
-model = dict(generator=dict(mid_channels=16, num_blocks=3))
+model = dict(generator=dict(mid_channels=16, num_blocks=3, hr_channels=16))
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 custom_hooks = [dict(type='SSLRegularizationHook', ratio=0.5, step=0.02, ceiling=0.1,
                      update_interval=5, stabilize_iters=25)]

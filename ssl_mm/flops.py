@@ -105,19 +105,29 @@ def for_cpu_inference(net: nn.Module) -> nn.Module:
     return net.eval().to(memory_format=torch.channels_last)
 
 
-@torch.no_grad()
-def latency(net: nn.Module, lrs: torch.Tensor, repeats: int = 5, warmup: int = 1) -> float:
-    """Median wall-clock seconds of ``net(lrs)`` over ``repeats`` runs (after ``warmup``)."""
-    net.eval()
-    for _ in range(warmup):
-        net(lrs)
-    times = []
+@torch.inference_mode()
+def latencies(models: dict[str, nn.Module], clip: torch.Tensor, repeats: int = 5,
+              warmup: int = 1) -> dict[str, float]:
+    """Median wall-clock seconds of ``model(clip)`` per model over ``repeats`` runs, after
+    ``warmup`` runs (allocator, oneDNN primitive caches). Runs alternate between the models, so
+    machine drift hits all of them alike."""
+    for model in models.values():
+        model.eval()
+        for _ in range(warmup):
+            model(clip)
+    times = {name: [] for name in models}
     for _ in range(repeats):
-        if lrs.is_cuda:
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        net(lrs)
-        if lrs.is_cuda:
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, model in models.items():
+            if clip.is_cuda:
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            model(clip)
+            if clip.is_cuda:
+                torch.cuda.synchronize()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def latency(net: nn.Module, clip: torch.Tensor, repeats: int = 5, warmup: int = 1) -> float:
+    """Median wall-clock seconds of ``net(clip)``."""
+    return latencies({'net': net}, clip, repeats, warmup)['net']
