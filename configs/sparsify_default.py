@@ -1,7 +1,7 @@
 # CPU-sized sparsification search on the embedded clips: the same code path as the paper
 # profile, narrower, shorter and with a faster penalty ramp.
 _base_ = [
-    '_base_/schedules/sparsify.py', '_base_/datasets/frames_vsr.py', '_base_/default_runtime.py'
+    '_base_/schedules/sparsify.py', '_base_/datasets/embedded.py', '_base_/default_runtime.py'
 ]
 
 model = dict(generator=dict(mid_channels=16, num_blocks=3, hr_channels=16))

