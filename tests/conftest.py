@@ -38,3 +38,12 @@ def frames_dataset(tmp_path_factory, bikes_frames) -> Path:
     clips, the left and right halves of 'bikes'."""
     clips = {'000': bikes_frames[:, :, :320], '001': bikes_frames[:, :, 320:]}
     return write_frames_dataset(tmp_path_factory.mktemp('frames'), clips, ann_file='meta_info_train.txt')
+
+
+@pytest.fixture(scope='session')
+def prepared_dir(tmp_path_factory) -> Path:
+    """The prepare stage's output for the embedded clips (no external sets)."""
+    from ssl_mm.data.prepare import prepare
+    root = tmp_path_factory.mktemp('prepared')
+    prepare(root)
+    return root

@@ -148,15 +148,14 @@ def _tree_digest(root):
     return digest.hexdigest()
 
 
-def test_prepare_is_deterministic_and_reports_skipped_sets(tmp_path):
-    first = prepare(tmp_path / 'a', reds=str(tmp_path / 'no_reds'))
-    prepare(tmp_path / 'b', reds=str(tmp_path / 'no_reds'))
-    assert _tree_digest(tmp_path / 'a') == _tree_digest(tmp_path / 'b')
-    assert first['reds4'] == {'skipped': f'{tmp_path / "no_reds"} does not exist'}
-    assert first['vid4'] == {'skipped': 'root not set in params.yaml'}
-    assert first['embedded']['train'] == ['bikes', 'bigbuckbunny']
-    meta = (tmp_path / 'a' / 'embedded' / 'meta_info_val.txt').read_text().split('\n')
+def test_prepare_is_deterministic_and_reports_skipped_sets(tmp_path, prepared_dir):
+    again = prepare(tmp_path / 'again', reds=str(tmp_path / 'no_reds'))
+    assert _tree_digest(tmp_path / 'again' / 'embedded') == _tree_digest(prepared_dir / 'embedded')
+    assert again['reds4'] == {'skipped': f'{tmp_path / "no_reds"} does not exist'}
+    assert again['vid4'] == {'skipped': 'root not set in params.yaml'}
+    assert again['embedded']['train'] == ['bikes', 'bigbuckbunny']
+    meta = (prepared_dir / 'embedded' / 'meta_info_val.txt').read_text().split('\n')
     assert meta[0] == 'carphone 30 (144,176,3)'
-    lr = read_frame(tmp_path / 'a' / 'embedded' / 'BIx4' / 'bikes' / '00000000.png')
-    gt = read_frame(tmp_path / 'a' / 'embedded' / 'GT' / 'bikes' / '00000000.png')
+    lr = read_frame(prepared_dir / 'embedded' / 'BIx4' / 'bikes' / '00000000.png')
+    gt = read_frame(prepared_dir / 'embedded' / 'GT' / 'bikes' / '00000000.png')
     np.testing.assert_array_equal(lr, imresize_matlab(gt, 1 / 4))

@@ -82,3 +82,27 @@ def test_network_evaluation_writes_dvc_metrics(frames_dataset, tmp_path):
     assert (tmp_path / 'per_clip.csv').read_text().count('\n') == 7
     with pytest.raises(ValueError, match='unknown protocol keys'):
         PROTOCOLS['vid4_bi'].with_overrides(flip=True)
+
+
+def test_eval_cli_scores_bicubic_and_a_saved_model(prepared_dir, tmp_path, capsys):
+    from ssl_mm.eval.__main__ import main
+    from ssl_mm.pruning import prune, save_pruned
+    model = save_pruned(prune(SSLBasicVSRNet(8, 1), 0.5), tmp_path / 'model')
+    main(['--prepared', str(prepared_dir), '--sets', 'embedded_bd', '--bicubic', '--max-seq-len', '10',
+          '--model', *map(str, model), '--out', str(tmp_path / 'eval')])
+    printed = capsys.readouterr().out
+    assert 'carphone' in printed and 'bigbuckbunny_late' in printed
+    metrics = json.loads((tmp_path / 'eval' / 'metrics.json').read_text())
+    assert set(metrics) == {'protocols', 'bicubic', 'model'}
+    assert metrics['protocols']['embedded_bd']['max_seq_len'] == 10
+    # An untrained network is far below bicubic: the numbers are real, not placeholders.
+    assert metrics['model']['embedded_bd']['psnr_y'] < metrics['bicubic']['embedded_bd']['psnr_y']
+    with pytest.raises(SystemExit, match='eval: test set reds4 needs data.reds'):
+        main(['--prepared', str(prepared_dir), '--sets', 'reds4', '--bicubic'])
+
+
+def test_every_protocol_has_a_test_set_loader():
+    from ssl_mm.eval.test_sets import TEST_SETS, load_test_set
+    assert set(TEST_SETS) == set(PROTOCOLS)
+    with pytest.raises(ValueError, match='unknown test set'):
+        load_test_set('set5', '.')
