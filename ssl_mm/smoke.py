@@ -16,7 +16,7 @@ from mmengine.runner import Runner
 from .data.prepare import prepare
 from .flops import (MAC_CONVENTION, PAPER_LR_SIZE, complexity, for_cpu_inference,
                     keep_freed_memory_for_reuse, latencies)
-from .pruning import SSLRegularizationHook, final_pruned_set, prune, save_pruned
+from .pruning import SSLRegularizationHook, final_pruned_set, prune, save_network
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     net = runner.model.generator.eval()
     hook = next(h for h in runner.hooks if isinstance(h, SSLRegularizationHook))
     compact = prune(net, pruned=final_pruned_set(net, hook.state_dict()))
-    cfg_path, ckpt_path = save_pruned(compact, work_dir / 'pruned', meta=dict(ratio=hook.ratio))
+    cfg_path, ckpt_path = save_network(compact, work_dir / 'pruned', meta=dict(ratio=hook.ratio))
 
     models = {'dense': net, 'pruned': compact}
     keep_freed_memory_for_reuse()

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from ssl_mm.models import SSLBasicVSRNet
-from ssl_mm.pruning import kept_fraction, load_pruned, pick_pruned, prune, save_pruned, scale_groups
+from ssl_mm.pruning import kept_fraction, load_network, pick_pruned, prune, save_network, scale_groups
 
 
 def _random_scales(net: SSLBasicVSRNet, seed: int = 0) -> SSLBasicVSRNet:
@@ -122,14 +122,14 @@ def test_ratio_outside_unit_interval_is_refused(ratio):
 
 def test_pruned_model_saves_and_rebuilds_from_config_alone(tmp_path, real_lr_clip):
     compact = prune(_random_scales(SSLBasicVSRNet(12, 2, act_cfg=dict(type='ReLU'))), 0.5)
-    cfg_path, ckpt_path = save_pruned(compact, tmp_path, meta=dict(ratio=0.5))
+    cfg_path, ckpt_path = save_network(compact, tmp_path, meta=dict(ratio=0.5))
     assert cfg_path.read_text().count('widths') == 1 and not list(tmp_path.glob('.*tmp'))
-    loaded = load_pruned(cfg_path, ckpt_path)
+    loaded = load_network(cfg_path, ckpt_path)
     with torch.no_grad():
         assert torch.equal(loaded(real_lr_clip), compact(real_lr_clip))
     assert torch.equal(loaded.forward_resblocks.main[2][1].out_idx, compact.forward_resblocks.main[2][1].out_idx)
-    with pytest.raises(FileNotFoundError, match='run the prune stage'):
-        load_pruned(tmp_path / 'missing.py', ckpt_path)
+    with pytest.raises(FileNotFoundError, match="run the pipeline stage"):
+        load_network(tmp_path / 'missing.py', ckpt_path)
 
 
 def test_channels_last_gives_the_same_output_and_gradients(real_lr_clip):
@@ -145,3 +145,16 @@ def test_channels_last_gives_the_same_output_and_gradients(real_lr_clip):
     grad_a = compact.forward_resblocks.main[2][1].conv1.weight.grad
     grad_b = fast.forward_resblocks.main[2][1].conv1.weight.grad
     assert torch.allclose(grad_a, grad_b, atol=1e-6) and grad_a.abs().sum() > 0
+
+
+def test_round_to_keeps_multiples_and_only_gives_units_back():
+    net = _random_scales(SSLBasicVSRNet(16, 2))
+    plain = pick_pruned(net, 0.6)
+    from ssl_mm.pruning import round_kept
+    rounded = round_kept(net, plain, 8)
+    for name, mask in rounded.items():
+        kept = int((~mask).sum())
+        assert kept % 8 == 0 or kept == mask.numel()
+        assert not (mask & ~plain[name]).any()  # nothing newly pruned
+    compact = prune(net, 0.6, round_to=8)
+    assert compact.forward_resblocks.main[2][0].conv1.in_channels % 8 == 0

@@ -7,7 +7,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from ssl_mm.pruning import SparsityOptimWrapper, final_pruned_set, load_pruned, prune, save_pruned
+from ssl_mm.pruning import SparsityOptimWrapper, final_pruned_set, load_network, prune, save_network
 from ssl_mm.pruning.regularization import STATE_KEY
 
 
@@ -77,6 +77,6 @@ def test_sparsify_trains_on_real_frames_and_checkpoints_its_state(repo, frames_d
     masked, compact = prune(net, pruned=pruned, physical=False), prune(net, pruned=pruned)
     with torch.no_grad():
         assert (masked(lr_t) - compact(lr_t)).abs().max().item() <= 1e-4
-    loaded = load_pruned(*save_pruned(compact, tmp_path / 'pruned'))
+    loaded = load_network(*save_network(compact, tmp_path / 'pruned'))
     with torch.no_grad():
         assert torch.equal(loaded(lr_t), compact(lr_t))

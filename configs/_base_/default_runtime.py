@@ -3,9 +3,10 @@ work_dir = './work_dirs/ssl_mm'
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=10),
+    logger=dict(type='LoggerHook', interval=20),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1000, by_epoch=False, max_keep_ckpts=2),
+    # Every checkpoint is written to a temp file and renamed (ssl_mm.stages.runner).
+    checkpoint=dict(type='CheckpointHook', interval=500, by_epoch=False, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'))
 
 env_cfg = dict(
@@ -13,8 +14,13 @@ env_cfg = dict(
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=1),
     dist_cfg=dict(backend='nccl'))
 
+# Training scalars go to the local log and to the MLflow run the pipeline stage opened.
+visualizer = dict(
+    type='Visualizer',
+    vis_backends=[dict(type='LocalVisBackend'), dict(type='MLflowActiveRunBackend')])
+
 log_level = 'INFO'
-log_processor = dict(type='LogProcessor', window_size=10, by_epoch=False)
+log_processor = dict(type='LogProcessor', window_size=20, by_epoch=False)
 randomness = dict(seed=0, deterministic=False)
 load_from = None
 resume = False

@@ -11,7 +11,7 @@ import argparse
 import pandas as pd
 
 from ..data.sources import DataError
-from ..pruning.checkpoint import load_pruned
+from ..pruning.checkpoint import load_network
 from . import PROTOCOLS, bicubic_upscaler, evaluate, network_upscaler, summarize, write_results
 from .test_sets import load_test_set
 
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument('--sets', nargs='+', default=['vid4_bi', 'vid4_bd'], choices=sorted(PROTOCOLS))
     parser.add_argument('--bicubic', action='store_true', help='also score MATLAB bicubic x4')
     parser.add_argument('--model', nargs=2, metavar=('CONFIG', 'CHECKPOINT'),
-                        help='a network saved by ssl_mm.pruning.save_pruned')
+                        help='a network saved by ssl_mm.pruning.save_network')
     parser.add_argument('--max-seq-len', type=int, default=None, help='run clips in chunks')
     parser.add_argument('--reds'), parser.add_argument('--vimeo90k'), parser.add_argument('--udm10')
     parser.add_argument('--out', help='write per_clip.csv, per_set.csv, metrics.json here')
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.bicubic:
         upscalers['bicubic'] = bicubic_upscaler()
     if args.model:
-        upscalers['model'] = network_upscaler(load_pruned(*args.model))
+        upscalers['model'] = network_upscaler(load_network(*args.model))
     roots = dict(reds=args.reds, vimeo90k=args.vimeo90k, udm10=args.udm10)
     protocols = {s: PROTOCOLS[s].with_overrides(max_seq_len=args.max_seq_len) for s in args.sets}
     try:

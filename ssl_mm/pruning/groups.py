@@ -74,19 +74,14 @@ def check_ratio(ratio: float) -> float:
 def pick_pruned(model: nn.Module,
                 ratio: float,
                 criterion: str = 'scale',
-                min_keep: int = 1,
-                round_to: int = 1) -> dict[str, torch.Tensor]:
+                min_keep: int = 1) -> dict[str, torch.Tensor]:
     """Global ranking: the ``ceil(ratio * N)`` lowest-scoring of all N units are pruned.
 
     Each scale vector first protects its ``min_keep`` best units (no layer is cut to nothing);
     the rest compete globally. Ties are broken by position (stable sort over the groups in
     module order), so a model whose scales are all equal still gets exactly the requested
-    number of units (the released code's strict ``<`` threshold picked none).
-
-    ``round_to > 1`` then gives back each vector's best pruned units until its kept count is a
-    multiple of ``round_to`` (or full width): CPU/GPU convolutions run markedly faster on channel
-    counts that are multiples of 8 (see ``benchmarks/prune_speed.py``), at the cost of pruning
-    slightly fewer units than ``ratio``. Returns ``{scale name: bool mask, True = pruned}``.
+    number of units (the released code's strict ``<`` threshold picked none). Returns
+    ``{scale name: bool mask, True = pruned}``.
     """
     check_ratio(ratio)
     groups = scale_groups(model)
@@ -105,14 +100,25 @@ def pick_pruned(model: nn.Module,
     order = candidates[torch.sort(flat[candidates], stable=True).indices]
     pruned_flat = torch.zeros(flat.numel(), dtype=torch.bool)
     pruned_flat[order[:num_pruned]] = True
-    masks = [m.clone() for m in torch.split(pruned_flat, [s.numel() for s in scores])]
-    if round_to > 1:
-        for mask, score in zip(masks, scores):
-            give_back = -int((~mask).sum()) % round_to
-            pruned_idx = mask.nonzero().flatten()
-            best = pruned_idx[torch.sort(score[pruned_idx], descending=True, stable=True).indices]
-            mask[best[:give_back]] = False
+    masks = torch.split(pruned_flat, [s.numel() for s in scores])
     return {g.name: m.to(g.scale.device) for g, m in zip(groups, masks)}
+
+
+def round_kept(model: nn.Module, pruned: dict[str, torch.Tensor], round_to: int,
+               criterion: str = 'scale') -> dict[str, torch.Tensor]:
+    """Give back each vector's best pruned units until its kept count is a multiple of
+    ``round_to`` (or full width). Convolutions run faster on channel counts that are multiples
+    of the SIMD width (16 floats with AVX-512; see ``benchmarks/prune_speed.py``), at the cost
+    of pruning fewer units than asked."""
+    rounded = {}
+    for group in scale_groups(model):
+        mask, score = pruned[group.name].clone().cpu(), group.scores(criterion).cpu()
+        give_back = -int((~mask).sum()) % round_to
+        pruned_idx = mask.nonzero().flatten()
+        best = pruned_idx[torch.sort(score[pruned_idx], descending=True, stable=True).indices]
+        mask[best[:give_back]] = False
+        rounded[group.name] = mask.to(pruned[group.name].device)
+    return rounded
 
 
 def kept_fraction(pruned: dict[str, torch.Tensor]) -> float:

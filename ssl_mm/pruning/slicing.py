@@ -6,7 +6,7 @@ import copy
 import torch
 
 from ..models.ssl_basicvsr_net import SSLBasicVSRNet
-from .groups import pick_pruned, scale_groups
+from .groups import pick_pruned, round_kept, scale_groups
 
 
 def _kept(mask: torch.Tensor) -> torch.Tensor:
@@ -27,9 +27,10 @@ def prune(model: SSLBasicVSRNet,
           round_to: int = 1) -> SSLBasicVSRNet:
     """Remove the lowest-ranked units of ``model`` (which is left untouched).
 
-    Either ``ratio`` (global ranking by ``criterion``, ``min_keep`` and ``round_to``, see
-    :func:`pick_pruned`) or an explicit
-    ``pruned`` mask dict (e.g. the set the regulariser penalised) says what goes.
+    Either ``ratio`` (global ranking by ``criterion`` and ``min_keep``, see :func:`pick_pruned`)
+    or an explicit
+    ``pruned`` mask dict (e.g. the set the regulariser penalised) says what goes;
+    ``round_to`` then rounds kept counts up (:func:`round_kept`).
 
     ``physical=True``: a new, smaller ``SSLBasicVSRNet`` built from ``model.arch`` plus
     ``widths``; scales are folded into the sliced weights (and reset to 1), each residual block's
@@ -40,7 +41,9 @@ def prune(model: SSLBasicVSRNet,
     if pruned is None:
         if ratio is None:
             raise ValueError('prune() needs a ratio or an explicit pruned mask dict')
-        pruned = pick_pruned(model, ratio, criterion, min_keep, round_to)
+        pruned = pick_pruned(model, ratio, criterion, min_keep)
+    if round_to > 1:
+        pruned = round_kept(model, pruned, round_to, criterion)
     groups = {g.name: g for g in scale_groups(model)}
     if set(pruned) != set(groups):
         raise ValueError(f'pruned masks do not match the model scale vectors: '

@@ -1,5 +1,5 @@
 # SSL-BasicVSR inside MMagic's BasicVSR editor. Paper settings: 64 channels, 30 blocks, x4.
-custom_imports = dict(imports=['ssl_mm'], allow_failed_imports=False)
+custom_imports = dict(imports=['ssl_mm', 'ssl_mm.tracking'], allow_failed_imports=False)
 
 model = dict(
     type='BasicVSR',

@@ -1,6 +1,5 @@
 # Stage A of SSL: the regularised pruning search (SSL_METHOD.md section 5).
 # Constant Adam 2e-4 (betas 0.9/0.99), SpyNet frozen throughout, Charbonnier, no EMA.
-_base_ = ['../models/ssl_basicvsr.py']
 optim_wrapper = dict(
     type='SparsityOptimWrapper',
     optimizer=dict(type='Adam', lr=2e-4, betas=(0.9, 0.99)),
@@ -18,4 +17,3 @@ custom_hooks = [ssl_reg]
 
 # 1,000 increments x 5 iterations of ramp + 14,000 of stabilisation.
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=19000)
-model = dict(train_cfg=dict(fix_iter=10**9))  # SpyNet never unfrozen in the search

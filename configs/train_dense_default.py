@@ -1,0 +1,10 @@
+_base_ = [
+    '_base_/models/ssl_basicvsr_default.py', '_base_/schedules/train_dense.py', '_base_/datasets/embedded.py',
+    '_base_/default_runtime.py'
+]
+
+model = dict(train_cfg=dict(fix_iter=200))
+
+optim_wrapper = dict(optimizer=dict(lr=1e-3))
+param_scheduler = dict(periods=[1200])
+train_cfg = dict(max_iters=1200, val_interval=600)

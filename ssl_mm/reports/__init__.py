@@ -1,0 +1,1 @@
+"""Paper tables and plots, regenerated from the pipeline's metrics files."""

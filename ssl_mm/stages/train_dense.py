@@ -1,0 +1,34 @@
+"""Stage train_dense: the unpruned SSL-BasicVSR (learnable scales), trained from scratch
+(SPyNet included: no pretrained weights are available offline)."""
+import mlflow
+
+from ..pruning.checkpoint import save_network
+from ..tracking import stage_run
+from .common import (file_digest, generator_of, last_scalars, launcher, load_params,
+                     maybe_relaunch_distributed,
+                     run_training, set_iterations, stage_config, work_dir, write_json)
+from .datasets import dataset_tag, train_meta_file
+
+
+def main() -> None:
+    params = load_params()
+    maybe_relaunch_distributed(__spec__.name, params)
+    p = params['train_dense']
+    cfg = stage_config('train_dense', params)
+    set_iterations(cfg, p['iters'], p['lr'])
+    cfg.launcher = launcher()
+    work = work_dir('train_dense', cfg.pretty_text, p, file_digest(train_meta_file(params)))
+    with stage_run('train_dense', p, {'profile': params['profile'], 'dataset': dataset_tag(params)}) as run:
+        runner = run_training(cfg, work)
+        if run is None:
+            return
+        save_network(generator_of(runner), 'models', 'dense', meta=dict(stage='train_dense'))
+        metrics = last_scalars(runner, 'train/loss', 'val/PSNR')
+        metrics['iters'] = runner.max_iters
+        write_json('metrics/train_dense.json', metrics)
+        mlflow.log_metrics(metrics)
+        mlflow.log_artifact('models/dense.py')
+
+
+if __name__ == '__main__':
+    main()

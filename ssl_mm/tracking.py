@@ -1,0 +1,135 @@
+"""MLflow tracking: one parent run per pipeline execution, one nested run per stage.
+
+Local and server-less: a SQLite backend (``mlflow.db``) and an artifact folder (``mlruns/``) at
+the repository root, both git-ignored. ``mlflow ui --backend-store-uri sqlite:///mlflow.db``
+shows the runs; runs of different prune ratios sit in one table of experiment ``ssl-mm``.
+
+DVC runs every stage in its own process, so the parent run id is kept in
+``work_dirs/mlflow_pipeline_run`` while the pipeline runs; the ``report`` stage (the last) closes
+it, and the next ``dvc repro`` opens a new one. Each stage run logs only its own params group,
+so re-running a stage never hits MLflow's write-once params.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Iterator
+
+import mlflow
+from mlflow.tracking import MlflowClient
+from mmengine.visualization import BaseVisBackend
+
+from mmagic.registry import VISBACKENDS
+
+EXPERIMENT = 'ssl-mm'
+
+
+def tracking_uri(root: Path) -> str:
+    return f'sqlite:///{(root / "mlflow.db").resolve()}'
+
+
+def setup(root: Path = Path('.')) -> str:
+    """Point MLflow at the repository's store; returns the experiment id."""
+    root = root.resolve()
+    uri = tracking_uri(root)
+    try:
+        mlflow.set_tracking_uri(uri)
+        experiment = mlflow.get_experiment_by_name(EXPERIMENT)
+        if experiment is None:
+            return mlflow.create_experiment(EXPERIMENT, artifact_location=(root / 'mlruns').as_uri())
+        return experiment.experiment_id
+    except Exception as err:  # sqlite/alembic errors: name the store and the fix
+        raise RuntimeError(f'{root / "mlflow.db"}: MLflow store not usable ({type(err).__name__}: '
+                           f'{err}); check the folder is writable, or delete the file to start a new one') from err
+
+
+def git_commit(root: Path = Path('.')) -> str:
+    try:
+        return subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=root, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return 'unknown'
+
+
+def flatten(params: dict, prefix: str = '') -> dict[str, str]:
+    flat = {}
+    for key, value in params.items():
+        name = f'{prefix}{key}'
+        if isinstance(value, dict):
+            flat.update(flatten(value, f'{name}.'))
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+def _pipeline_run(root: Path, experiment_id: str, tags: dict[str, str]) -> str:
+    """The open parent run of this pipeline execution, or a new one."""
+    marker = root / 'work_dirs' / 'mlflow_pipeline_run'
+    client = MlflowClient()
+    if marker.is_file():
+        run_id = marker.read_text().strip()
+        try:
+            if client.get_run(run_id).info.status == 'RUNNING':
+                return run_id
+        except mlflow.exceptions.MlflowException:
+            pass
+    run = client.create_run(experiment_id, run_name=f'pipeline {time.strftime("%Y-%m-%d %H:%M:%S")}',
+                            tags=tags)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(run.info.run_id)
+    return run.info.run_id
+
+
+@contextlib.contextmanager
+def stage_run(stage: str, params: dict, tags: dict[str, str], root: Path = Path('.')) -> Iterator[mlflow.ActiveRun]:
+    """A nested MLflow run for one stage, under the pipeline's parent run (``None`` on the
+    non-zero ranks of a distributed stage: only rank 0 tracks)."""
+    if int(os.environ.get('RANK', '0')) != 0:
+        yield None
+        return
+    experiment_id = setup(root)
+    tags = {'git_commit': git_commit(root), **{k: str(v) for k, v in tags.items()}}
+    parent = _pipeline_run(root.resolve(), experiment_id, tags)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=stage, parent_run_id=parent,
+                          tags={**tags, 'stage': stage}) as run:
+        mlflow.log_params(flatten(params))
+        yield run
+
+
+def finish_pipeline_run(root: Path = Path('.')) -> None:
+    marker = root / 'work_dirs' / 'mlflow_pipeline_run'
+    if marker.is_file():
+        setup(root)
+        MlflowClient().set_terminated(marker.read_text().strip(), 'FINISHED')
+        marker.unlink()
+
+
+@VISBACKENDS.register_module()
+class MLflowActiveRunBackend(BaseVisBackend):
+    """Sends the Runner's scalars (loss, lr, penalty, val PSNR, ...) to the MLflow run the stage
+    opened, with the iteration as step. MMEngine's own MLflowVisBackend opens and ends a run of
+    its own, which would break the parent/stage nesting. Without an active run it does nothing."""
+
+    def __init__(self, save_dir: str | None = None) -> None:
+        super().__init__(save_dir or '.')
+
+    def _init_env(self) -> None:  # nothing to set up: the stage owns the run
+        pass
+
+    @property
+    def experiment(self):
+        return mlflow
+
+    def add_config(self, config, **kwargs) -> None:
+        if mlflow.active_run():
+            mlflow.log_text(config.pretty_text, 'config.py')
+
+    def add_scalar(self, name, value, step=0, **kwargs) -> None:
+        self.add_scalars({name: value}, step)
+
+    def add_scalars(self, scalar_dict, step=0, file_path=None, **kwargs) -> None:
+        if mlflow.active_run():
+            mlflow.log_metrics({k: float(v) for k, v in scalar_dict.items()}, step=step)
