@@ -1,0 +1,57 @@
+import copy
+
+import pytest
+import yaml
+
+from ssl_mm.stages.common import ParamsError, load_params, set_iterations, stage_config, work_dir
+
+
+@pytest.fixture
+def params_file(repo, tmp_path):
+    def write(mutate=lambda p: None):
+        params = yaml.safe_load((repo / 'params.yaml').read_text())
+        mutate(params)
+        path = tmp_path / 'params.yaml'
+        path.write_text(yaml.safe_dump(params))
+        return path
+    return write
+
+
+@pytest.mark.parametrize('mutate,message', [
+    (lambda p: p.update(profil='paper'), "unknown key 'profil'"),
+    (lambda p: p.update(profile='gpu'), "profile 'gpu' is unknown"),
+    (lambda p: p['prune'].update(ratio=1.5), r'prune.ratio=1.5 is outside \(0, 1\)'),
+    (lambda p: p['prune'].update(ratoi=0.3), 'unknown key prune.ratoi'),
+    (lambda p: p.pop('finetune'), r"missing group\(s\) \['finetune'\]"),
+])
+def test_params_are_validated_with_one_clear_line(params_file, mutate, message):
+    with pytest.raises(ParamsError, match=message):
+        load_params(params_file(mutate))
+
+
+def test_profiles_switch_with_one_param(params_file, repo, monkeypatch):
+    monkeypatch.chdir(repo)
+    default = load_params(params_file())
+    cfg = stage_config('finetune', default)
+    assert cfg.model.generator.mid_channels == 16 and cfg.model.type == 'TemporalFinetuneBasicVSR'
+    paper = copy.deepcopy(default)
+    paper['profile'] = 'paper'
+    with pytest.raises(ParamsError, match='set data.reds'):
+        stage_config('train_dense', paper)
+    paper['data']['reds'] = '/datasets/REDS'
+    for stage, iters in (('train_dense', 300000), ('sparsify', 19000), ('finetune', 300000)):
+        cfg = stage_config(stage, paper)
+        assert cfg.model.generator.mid_channels == 64 and cfg.model.generator.num_blocks == 30
+        assert cfg.train_cfg.max_iters == iters
+        assert cfg.train_dataloader.dataset.num_input_frames == 15
+        assert cfg.train_dataloader.dataset.data_root == '/datasets/REDS'
+    sparsify = stage_config('sparsify', paper)
+    [hook] = sparsify.custom_hooks
+    assert (hook.step, hook.ceiling, hook.update_interval, hook.stabilize_iters) == (1e-4, 0.1, 5, 14000)
+    set_iterations(sparsify, 100, 1e-3)
+    assert sparsify.train_cfg.max_iters == 100 and sparsify.optim_wrapper.optimizer.lr == 1e-3
+
+
+def test_work_dir_changes_with_config_and_inputs():
+    assert work_dir('sparsify', 'cfg', {'a': 1}) == work_dir('sparsify', 'cfg', {'a': 1})
+    assert work_dir('sparsify', 'cfg', {'a': 1}) != work_dir('sparsify', 'cfg2', {'a': 1})
