@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from mmengine.registry import init_default_scope
 
 import ssl_mm  # noqa: F401  (registers models/hooks; installs the mmcv._ext stand-in)
 from ssl_mm.data import bd_degrade, embedded_clip_path, read_video, write_frames_dataset
@@ -12,6 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_VID4 = Path(os.environ.get('SSL_MM_VID4', REPO.parent / 'shared' / 'data' / 'vid4'))
 
 torch.set_num_threads(2)
+init_default_scope('mmagic')  # registries resolve as inside a Runner with default_scope='mmagic'
 
 
 @pytest.fixture(scope='session')

@@ -3,7 +3,6 @@ import cv2
 import numpy as np
 from mmagic.registry import DATASETS
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
 from ssl_mm.data import DEGRADATIONS
 from ssl_mm.data.layout import write_frames
@@ -17,7 +16,6 @@ def _gt_frames(n, size=24):
 
 
 def _dataset(config, **overrides):
-    init_default_scope('mmagic')  # as the configs' default_scope does inside a Runner
     cfg = Config.fromfile(str(REPO / 'configs' / '_base_' / 'datasets' / config)).train_dataloader.dataset
     cfg.update(overrides)
     for step in cfg.pipeline:
