@@ -199,7 +199,7 @@ class SSLRegularizationHook(Hook):
         self._groups = groups
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        if not self.every_n_train_iters(runner, self.interval):
+        if not (self.every_n_train_iters(runner, self.interval) or self.is_last_train_iter(runner)):
             return
         with torch.no_grad():
             picked_abs, kept_abs = [], []
