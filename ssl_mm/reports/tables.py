@@ -74,6 +74,6 @@ def write_table(table: pd.DataFrame, out_dir: str | Path, params: dict) -> list[
         table.to_csv(tmp, index=False, float_format='%.3f')
     with atomic_path(md_path) as tmp:
         tmp.write_text('# SSL reproduction: results\n\n' + '\n'.join(f'- {n}' for n in notes) + '\n\n'
-                       + table.astype(object).where(table.notna(), '-').to_markdown(index=False, floatfmt='.3f')
+                       + table.round(3).astype(object).where(table.notna(), '-').to_markdown(index=False)
                        + '\n')
     return [csv_path, md_path]
