@@ -2,7 +2,7 @@
 
     python -m ssl_mm.eval --prepared data/prepared --sets vid4_bi vid4_bd --bicubic
     python -m ssl_mm.eval --prepared data/prepared --sets embedded_bi \\
-        --model work_dirs/smoke/pruned/pruned.py work_dirs/smoke/pruned/pruned.pth --out reports/eval
+        --model models/finetuned.py models/finetuned.pth --out eval_results
 """
 from __future__ import annotations
 

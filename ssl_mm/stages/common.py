@@ -138,9 +138,13 @@ def run_training(cfg: Config, work: Path, load_from: str | Path | None = None,
     return runner
 
 
+def editor_of(runner: Runner) -> torch.nn.Module:
+    """The MMagic editor inside the runner's model (DDP wrapper removed)."""
+    return runner.model.module if is_model_wrapper(runner.model) else runner.model
+
+
 def generator_of(runner: Runner) -> torch.nn.Module:
-    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-    return model.generator
+    return editor_of(runner).generator
 
 
 def last_scalars(runner: Runner, *names: str) -> dict[str, float]:
@@ -173,3 +177,14 @@ def maybe_relaunch_distributed(module: str, params: dict) -> None:
 
 def launcher() -> str:
     return 'pytorch' if 'LOCAL_RANK' in os.environ else 'none'
+
+
+def training_stage(stage: str, module: str) -> tuple[dict, Config]:
+    """The prologue of every training stage: validated params, torchrun relaunch for the paper
+    profile on several GPUs, the profile's config with params.yaml's iterations/lr applied."""
+    params = load_params()
+    maybe_relaunch_distributed(module, params)
+    cfg = stage_config(stage, params)
+    set_iterations(cfg, params[stage]['iters'], params[stage].get('lr'))
+    cfg.launcher = launcher()
+    return params, cfg

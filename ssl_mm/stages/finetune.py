@@ -5,28 +5,22 @@ from mmengine.config import Config
 
 from ..pruning.checkpoint import load_network, save_network
 from ..tracking import stage_run
-from .common import (file_digest, generator_of, last_scalars, launcher, load_params,
-                     maybe_relaunch_distributed, run_training, set_iterations, stage_config, work_dir,
+from .common import (editor_of, file_digest, generator_of, last_scalars, run_training, training_stage, work_dir,
                      write_json)
 from .datasets import dataset_tag
 
 
 def main() -> None:
-    params = load_params()
-    maybe_relaunch_distributed(__spec__.name, params)
+    params, cfg = training_stage('finetune', __spec__.name)
     p = params['finetune']
-    cfg = stage_config('finetune', params)
-    set_iterations(cfg, p['iters'], p['lr'])
     cfg.model.generator = Config.fromfile('models/pruned.py').model
     cfg.model.lambda_tf = p['lambda_tf']
-    cfg.launcher = launcher()
     work = work_dir('finetune', cfg.pretty_text, p, file_digest('models/pruned.pth'),
                     file_digest('models/sparsified.pth'))
 
     def attach_teacher(runner) -> None:
         if p['lambda_tf'] > 0:
-            model = runner.model.module if hasattr(runner.model, 'module') else runner.model
-            model.set_teacher(load_network('models/sparsified.py', 'models/sparsified.pth'))
+            editor_of(runner).set_teacher(load_network('models/sparsified.py', 'models/sparsified.pth'))
 
     tags = {'profile': params['profile'], 'prune_ratio': params['prune']['ratio'],
             'lambda_tf': p['lambda_tf'], 'dataset': dataset_tag(params)}

@@ -8,22 +8,17 @@ from ..io import atomic_path
 from ..pruning.checkpoint import save_network
 from ..pruning.regularization import SSLRegularizationHook
 from ..tracking import stage_run
-from .common import (file_digest, generator_of, last_scalars, launcher, load_params,
-                     maybe_relaunch_distributed, run_training, set_iterations, stage_config, work_dir,
+from .common import (file_digest, generator_of, last_scalars, run_training, training_stage, work_dir,
                      write_json)
 from .datasets import dataset_tag
 
 
 def main() -> None:
-    params = load_params()
-    maybe_relaunch_distributed(__spec__.name, params)
+    params, cfg = training_stage('sparsify', __spec__.name)
     p, ratio = params['sparsify'], params['prune']['ratio']
-    cfg = stage_config('sparsify', params)
-    set_iterations(cfg, p['iters'])
     [hook_cfg] = [h for h in cfg.custom_hooks if h['type'] == 'SSLRegularizationHook']
     hook_cfg['ratio'] = ratio
     hook_cfg.update({k: v for k, v in p.items() if k != 'iters' and v is not None})
-    cfg.launcher = launcher()
     work = work_dir('sparsify', cfg.pretty_text, p, ratio, file_digest('models/dense.pth'))
     tags = {'profile': params['profile'], 'prune_ratio': ratio, 'dataset': dataset_tag(params)}
     with stage_run('sparsify', {**p, 'ratio': ratio}, tags) as run:

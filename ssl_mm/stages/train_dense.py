@@ -4,19 +4,13 @@ import mlflow
 
 from ..pruning.checkpoint import save_network
 from ..tracking import stage_run
-from .common import (file_digest, generator_of, last_scalars, launcher, load_params,
-                     maybe_relaunch_distributed,
-                     run_training, set_iterations, stage_config, work_dir, write_json)
+from .common import file_digest, generator_of, last_scalars, run_training, training_stage, work_dir, write_json
 from .datasets import dataset_tag, train_meta_file
 
 
 def main() -> None:
-    params = load_params()
-    maybe_relaunch_distributed(__spec__.name, params)
+    params, cfg = training_stage('train_dense', __spec__.name)
     p = params['train_dense']
-    cfg = stage_config('train_dense', params)
-    set_iterations(cfg, p['iters'], p['lr'])
-    cfg.launcher = launcher()
     work = work_dir('train_dense', cfg.pretty_text, p, file_digest(train_meta_file(params)))
     with stage_run('train_dense', p, {'profile': params['profile'], 'dataset': dataset_tag(params)}) as run:
         runner = run_training(cfg, work)
