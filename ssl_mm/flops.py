@@ -127,7 +127,3 @@ def latencies(models: dict[str, nn.Module], clip: torch.Tensor, repeats: int = 5
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(t) for name, t in times.items()}
 
-
-def latency(net: nn.Module, clip: torch.Tensor, repeats: int = 5, warmup: int = 1) -> float:
-    """Median wall-clock seconds of ``net(clip)``."""
-    return latencies({'net': net}, clip, repeats, warmup)['net']

@@ -67,7 +67,7 @@ def scale_groups(model: nn.Module) -> list[ScaleGroup]:
 
 def check_ratio(ratio: float) -> float:
     if not isinstance(ratio, (int, float)) or not 0 < ratio < 1:
-        raise ValueError(f'prune ratio={ratio!r} is outside (0, 1): set prune.ratio to e.g. 0.5')
+        raise ValueError(f'prune.ratio={ratio!r} is outside (0, 1): set it to e.g. 0.5')
     return float(ratio)
 
 

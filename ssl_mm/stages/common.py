@@ -18,6 +18,7 @@ from mmengine.runner import CheckpointLoader, Runner
 from mmengine.runner.checkpoint import find_latest_checkpoint
 
 from ..io import atomic_path
+from ..pruning.groups import check_ratio
 
 PARAMS_FILE = Path('params.yaml')
 PROFILES = ('default', 'paper')
@@ -56,9 +57,10 @@ def load_params(path: Path = PARAMS_FILE) -> dict:
         raise ParamsError(f'{path}: missing group(s) {sorted(missing)}')
     if params['profile'] not in PROFILES:
         raise ParamsError(f'{path}: profile {params["profile"]!r} is unknown; use one of {PROFILES}')
-    ratio = params['prune']['ratio']
-    if not isinstance(ratio, (int, float)) or not 0 < ratio < 1:
-        raise ParamsError(f'{path}: prune.ratio={ratio!r} is outside (0, 1); e.g. 0.5')
+    try:
+        check_ratio(params['prune']['ratio'])
+    except ValueError as err:
+        raise ParamsError(f'{path}: {err}') from None
     return params
 
 
