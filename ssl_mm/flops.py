@@ -9,6 +9,7 @@ whole-model traces (t+1 frames minus t frames).
 """
 from __future__ import annotations
 
+import copy
 import ctypes
 import statistics
 import time
@@ -127,3 +128,20 @@ def latencies(models: dict[str, nn.Module], clip: torch.Tensor, repeats: int = 5
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(t) for name, t in times.items()}
 
+
+
+def cost_against_dense(dense: SSLBasicVSRNet, model: SSLBasicVSRNet, lr_size: tuple[int, int] = PAPER_LR_SIZE,
+                       frames: int = 3, repeats: int = 3) -> dict:
+    """Params, MACs and CPU seconds per frame of ``dense`` and ``model`` (a smaller network),
+    and the two ratios a pruning method is judged by: ``mac_ratio`` (dense MACs / model MACs)
+    and ``cpu_speedup`` (dense time / model time, both measured here, interleaved)."""
+    keep_freed_memory_for_reuse()
+    clip = torch.rand(1, frames, 3, *lr_size, generator=torch.Generator().manual_seed(0))
+    models = {'dense': dense, 'model': model}
+    secs = latencies({k: for_cpu_inference(copy.deepcopy(m)) for k, m in models.items()}, clip, repeats)
+    cost = {'mac_convention': MAC_CONVENTION.format(h=lr_size[0], w=lr_size[1])}
+    for name, net in models.items():
+        cost[name] = {**complexity(net, lr_size), 'cpu_seconds_per_frame': secs[name] / frames}
+    cost['mac_ratio'] = cost['dense']['macs_total'] / cost['model']['macs_total']
+    cost['cpu_speedup'] = secs['dense'] / secs['model']
+    return cost

@@ -1,5 +1,6 @@
 """A miniature of the real pipeline (tiny iteration counts, the embedded real frames) through the
 real DVC and MLflow: caching, re-running only what a param change touches, nested runs."""
+import json
 import os
 import shutil
 import subprocess
@@ -44,12 +45,27 @@ def _ran(result) -> set[str]:
     return {line.split("'")[1] for line in result.stdout.splitlines() if line.startswith("Running stage '")}
 
 
+AFTER_DENSE = {'sparsify@ssl', 'sparsify@assl', 'prune@ssl', 'prune@assl', 'prune@l1_norm', 'finetune@ssl',
+               'finetune@ssl_tf', 'finetune@assl', 'finetune@l1_norm', 'train_lite', 'evaluate', 'report'}
+FIGURES = {'psnr_vs_macs.png', 'speedup_vs_mac_ratio.png', 'kept_channels.png', 'scale_distribution.png',
+           'training_curves.png'}
+
+
 def test_pipeline_runs_caches_and_reruns_only_what_changed(mini_repo):
     first = _dvc(mini_repo, 'repro')
-    assert _ran(first) == {'prepare_data', 'train_dense', 'sparsify', 'prune', 'finetune', 'evaluate', 'report'}
-    report = (mini_repo / 'reports' / 'results.md').read_text()
-    assert 'SSL' in report and 'not available' in report  # reds4 marked, not dropped
-    assert (mini_repo / 'models' / 'pruned.py').is_file()
+    assert _ran(first) == {'prepare_data', 'train_dense'} | AFTER_DENSE
+    table = (mini_repo / 'reports' / 'paper_table.md').read_text()
+    assert 'ASSL' in table and 'L1-norm' in table and 'not available' in table  # reds4 marked, not dropped
+    assert {p.name for p in (mini_repo / 'reports' / 'figures').iterdir()} == FIGURES
+    assert 'SSL' in (mini_repo / 'reports' / 'README.md').read_text()
+    for method in ('ssl', 'assl', 'l1_norm'):
+        assert (mini_repo / 'models' / method / 'pruned.py').is_file()
+    # The same budget for all: L1-norm finetunes for sparsify + finetune iterations, lite for all three.
+    finetune = json.loads((mini_repo / 'metrics' / 'finetune' / 'l1_norm.json').read_text())
+    assert finetune['iters'] == 8 + 6
+    assert json.loads((mini_repo / 'metrics' / 'train_lite.json').read_text())['iters'] == 6 + 8 + 6
+    plots = _dvc(mini_repo, 'plots', 'show', '--json').stdout
+    assert 'train_dense.csv' in plots and 'kept_channels.png' in plots
 
     start = time.perf_counter()
     again = _dvc(mini_repo, 'repro')
@@ -59,16 +75,16 @@ def test_pipeline_runs_caches_and_reruns_only_what_changed(mini_repo):
     params['prune']['ratio'] = 0.25
     (mini_repo / 'params.yaml').write_text(yaml.safe_dump(params, sort_keys=False))
     changed = _dvc(mini_repo, 'repro')
-    assert _ran(changed) == {'sparsify', 'prune', 'finetune', 'evaluate', 'report'}
+    assert _ran(changed) == AFTER_DENSE
 
     client = MlflowClient(tracking_uri(mini_repo))
     experiment = client.get_experiment_by_name('ssl-mm')
     runs = client.search_runs([experiment.experiment_id])
     parents = {r.info.run_id: r for r in runs if 'mlflow.parentRunId' not in r.data.tags}
-    sparsify = [r for r in runs if r.data.tags.get('stage') == 'sparsify']
+    sparsify = [r for r in runs if r.data.tags.get('stage') == 'sparsify@ssl']
     assert len(parents) == 2 and all(r.info.status == 'FINISHED' for r in parents.values())
     assert sorted(r.data.tags['prune_ratio'] for r in sparsify) == ['0.25', '0.5']
     assert all(r.data.tags['mlflow.parentRunId'] in parents for r in sparsify)
     assert all(r.data.metrics['train_ssl_lambda'] > 0 for r in sparsify)
-    prune_runs = [r for r in runs if r.data.tags.get('stage') == 'prune']
+    prune_runs = [r for r in runs if r.data.tags.get('stage') == 'prune@ssl']
     assert sorted(round(r.data.metrics['kept_unit_fraction'], 2) for r in prune_runs) == [0.5, 0.75]

@@ -158,3 +158,41 @@ def test_round_to_keeps_multiples_and_only_gives_units_back():
         assert not (mask & ~plain[name]).any()  # nothing newly pruned
     compact = prune(net, 0.6, round_to=8)
     assert compact.forward_resblocks.main[2][0].conv1.in_channels % 8 == 0
+
+
+def test_layer_scope_prunes_each_vector_by_the_ratio():
+    """L1-norm pruning (Li et al.): every vector loses ceil(ratio * n) of its own units."""
+    net = _random_scales(SSLBasicVSRNet(12, 2, hr_channels=10))
+    pruned = pick_pruned(net, 0.3, criterion='l1', scope='layer')
+    for group in scale_groups(net):
+        n = group.scale.numel()
+        assert int(pruned[group.name].sum()) == min(math.ceil(0.3 * n), n - 1), group.name
+        # The lowest-L1 units are the ones that go.
+        score = group.scores('l1')
+        if 0 < int(pruned[group.name].sum()) < n:
+            assert score[pruned[group.name]].max() <= score[~pruned[group.name]].min()
+    with pytest.raises(ValueError, match='scope'):
+        pick_pruned(net, 0.3, scope='per-layer')
+
+
+def test_aligned_residual_picks_one_channel_set_per_branch(real_lr_clip):
+    """ASSL: every block of a branch reads and writes the same hidden-state channels; the
+    count is still ratio * N entries, and the pruned network is exact."""
+    net = _random_scales(SSLBasicVSRNet(12, 3, hr_channels=8))
+    pruned = pick_pruned(net, 0.5, align_residual=True)
+    total = sum(m.numel() for m in pruned.values())
+    removed = sum(int(m.sum()) for m in pruned.values())
+    tied = net.hidden_state_scales()
+    assert len(tied) == 2 and len(tied[0]) == 6
+    assert math.ceil(0.5 * total) <= removed < math.ceil(0.5 * total) + len(tied[0])
+    for tie in tied:
+        assert all(torch.equal(pruned[tie[0]], pruned[name]) for name in tie[1:])
+    assert any(pruned[tied[0][0]]) and not all(pruned[tied[0][0]])
+    free = pick_pruned(net, 0.5)  # SSL (RSC) chooses per block: the sets differ
+    assert not all(torch.equal(free[tied[0][0]], free[name]) for name in tied[0][1:])
+    masked, compact = prune(net, pruned=pruned, physical=False), prune(net, pruned=pruned)
+    with torch.no_grad():
+        assert (masked(real_lr_clip) - compact(real_lr_clip)).abs().max().item() <= 1e-4
+    blocks = [b for name, b in compact.residual_blocks() if name.startswith('forward')]
+    assert all(torch.equal(b.in_idx, blocks[0].out_idx) and torch.equal(b.out_idx, blocks[0].out_idx)
+               for b in blocks)

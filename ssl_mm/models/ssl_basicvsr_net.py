@@ -225,6 +225,14 @@ class SSLBasicVSRNet(BasicVSRNet):
             if isinstance(module, ScaledConv2d):
                 yield name, module
 
+    def hidden_state_scales(self) -> list[list[str]]:
+        """Per branch, the scale vectors indexed by hidden-state channel: what each residual
+        block reads (conv1's inputs) and writes (conv2's filters). RSC lets each choose its own
+        channels; ASSL-style pruning ties them (``pick_pruned(align_residual=True)``)."""
+        return [[f'{name}.{scale}' for name, _ in self.residual_blocks() if name.startswith(branch)
+                 for scale in ('conv1.act_scale_pre', 'conv2.act_scale')]
+                for branch in ('backward_resblocks', 'forward_resblocks')]
+
     def input_producers(self) -> dict[str, str]:
         """Layer -> the scaled layer whose kept units are its input channels (the head chain and
         conv1 -> conv2). Layers not listed read full-width tensors (the hidden state, or the

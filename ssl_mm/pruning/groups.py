@@ -71,37 +71,79 @@ def check_ratio(ratio: float) -> float:
     return float(ratio)
 
 
+SCOPES = ('global', 'layer')
+
+
+def _selection_vectors(model: nn.Module, groups: list[ScaleGroup], align_residual: bool) -> list[list[str]]:
+    """The vectors units are chosen from, in module order: each scale vector on its own, except
+    with ``align_residual`` (ASSL), where every vector that reads or writes a branch's hidden
+    state is tied into one: a hidden-state channel goes from all of them or from none."""
+    ties = model.hidden_state_scales() if align_residual else []
+    tie_of = {name: tuple(tie) for tie in ties for name in tie}
+    vectors, seen = [], set()
+    for group in groups:
+        vector = list(tie_of.get(group.name, (group.name,)))
+        if vector[0] not in seen:
+            seen.update(vector)
+            vectors.append(vector)
+    return vectors
+
+
 def pick_pruned(model: nn.Module,
                 ratio: float,
                 criterion: str = 'scale',
-                min_keep: int = 1) -> dict[str, torch.Tensor]:
-    """Global ranking: the ``ceil(ratio * N)`` lowest-scoring of all N units are pruned.
+                min_keep: int = 1,
+                scope: str = 'global',
+                align_residual: bool = False) -> dict[str, torch.Tensor]:
+    """Pick the units to prune; returns ``{scale name: bool mask, True = pruned}``.
 
-    Each scale vector first protects its ``min_keep`` best units (no layer is cut to nothing);
-    the rest compete globally. Ties are broken by position (stable sort over the groups in
-    module order), so a model whose scales are all equal still gets exactly the requested
-    number of units (the released code's strict ``<`` threshold picked none). Returns
-    ``{scale name: bool mask, True = pruned}``.
+    ``scope='global'`` (SSL): the ``ceil(ratio * N)`` lowest-scoring of all N units go. Each
+    vector first protects its ``min_keep`` best units (no layer is cut to nothing); the rest
+    compete globally. Ties are broken by position (stable sort over the vectors in module
+    order), so a model whose scales are all equal still gets exactly the requested number (the
+    released code's strict ``<`` threshold picked none). ``scope='layer'`` (L1-norm pruning,
+    Li et al.): every vector loses ``ceil(ratio * n)`` of its own n units (at most n - min_keep).
+
+    ``align_residual`` (ASSL): the hidden-state channels are chosen once per branch for all
+    residual blocks (scored by the mean over the tied vectors, counted once per vector).
     """
     check_ratio(ratio)
+    if scope not in SCOPES:
+        raise ValueError(f'scope={scope!r}: use one of {SCOPES}')
     groups = scale_groups(model)
-    scores = [g.scores(criterion) for g in groups]
-    protected = []
-    for score in scores:
-        keep = torch.zeros(score.numel(), dtype=torch.bool)
-        keep[torch.sort(score, descending=True, stable=True).indices[:min_keep]] = True
-        protected.append(keep)
-    flat, protected_flat = torch.cat(scores), torch.cat(protected)
-    candidates = (~protected_flat).nonzero().flatten()
-    num_pruned = min(math.ceil(ratio * flat.numel()), candidates.numel())
-    if num_pruned < math.ceil(ratio * flat.numel()):
-        print_log(f'ratio {ratio} would cut layers below min_keep={min_keep} units; pruning '
-                  f'{num_pruned} of {flat.numel()} units instead', 'current', logging.WARNING)
-    order = candidates[torch.sort(flat[candidates], stable=True).indices]
-    pruned_flat = torch.zeros(flat.numel(), dtype=torch.bool)
-    pruned_flat[order[:num_pruned]] = True
-    masks = torch.split(pruned_flat, [s.numel() for s in scores])
-    return {g.name: m.to(g.scale.device) for g, m in zip(groups, masks)}
+    scores = {g.name: g.scores(criterion) for g in groups}
+    vectors = _selection_vectors(model, groups, align_residual)
+    vector_scores = [torch.stack([scores[n] for n in names]).mean(0) for names in vectors]
+    pruned_units = []
+    if scope == 'layer':
+        for score in vector_scores:
+            count = min(math.ceil(ratio * score.numel()), max(score.numel() - min_keep, 0))
+            mask = torch.zeros(score.numel(), dtype=torch.bool)
+            mask[torch.sort(score, stable=True).indices[:count]] = True
+            pruned_units.append(mask)
+    else:
+        protected = []
+        for score in vector_scores:
+            keep = torch.zeros(score.numel(), dtype=torch.bool)
+            keep[torch.sort(score, descending=True, stable=True).indices[:min_keep]] = True
+            protected.append(keep)
+        # A tied unit stands for one entry in each of its vectors.
+        weights = torch.cat([torch.full((s.numel(),), len(names)) for s, names in zip(vector_scores, vectors)])
+        flat, protected_flat = torch.cat(vector_scores), torch.cat(protected)
+        target = math.ceil(ratio * int(weights.sum()))
+        candidates = (~protected_flat).nonzero().flatten()
+        order = candidates[torch.sort(flat[candidates], stable=True).indices]
+        before = torch.cumsum(weights[order], 0) - weights[order]
+        chosen = order[before < target]
+        if int(weights[chosen].sum()) < target:
+            print_log(f'ratio {ratio} would cut layers below min_keep={min_keep} units; pruning '
+                      f'{int(weights[chosen].sum())} of {int(weights.sum())} units instead', 'current',
+                      logging.WARNING)
+        pruned_flat = torch.zeros(flat.numel(), dtype=torch.bool)
+        pruned_flat[chosen] = True
+        pruned_units = torch.split(pruned_flat, [s.numel() for s in vector_scores])
+    masks = {name: mask for names, mask in zip(vectors, pruned_units) for name in names}
+    return {g.name: masks[g.name].to(g.scale.device) for g in groups}
 
 
 def round_kept(model: nn.Module, pruned: dict[str, torch.Tensor], round_to: int,

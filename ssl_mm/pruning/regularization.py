@@ -90,7 +90,8 @@ def final_pruned_set(net: nn.Module, state: dict, final_pick: str = 'penalized')
         device = next(net.parameters()).device
         return {k: v.to(device) for k, v in state['picked'].items()}
     if final_pick == 'rerank':
-        return pick_pruned(net, state['ratio'], state['criterion'])
+        return pick_pruned(net, state['ratio'], state['criterion'],
+                           align_residual=state.get('align_residual', False))
     raise ValueError(f'final_pick={final_pick!r}: use one of {FINAL_PICKS}')
 
 
@@ -142,6 +143,8 @@ class SSLRegularizationHook(Hook):
         criterion: ``'scale'`` (|gamma|, SSL's code) or ``'l1'`` (weight L1, the paper figure).
         step, ceiling, update_interval, stabilize_iters: see :class:`PenaltySchedule`.
         min_keep: units every scale vector keeps.
+        align_residual: ASSL-style search: each branch's hidden-state channels are picked once
+            for all residual blocks (see :func:`pick_pruned`); SSL (RSC) leaves them free.
         interval: logging interval for the schedule scalars.
     """
 
@@ -149,19 +152,20 @@ class SSLRegularizationHook(Hook):
 
     def __init__(self, ratio: float = 0.5, criterion: str = 'scale', step: float = 1e-4,
                  ceiling: float = 0.1, update_interval: int = 5, stabilize_iters: int = 14000,
-                 min_keep: int = 1, interval: int = 10) -> None:
+                 min_keep: int = 1, align_residual: bool = False, interval: int = 10) -> None:
         if criterion not in CRITERIA:
             raise ValueError(f'criterion={criterion!r}: use one of {CRITERIA}')
         self.ratio = check_ratio(ratio)
         self.criterion = criterion
         self.min_keep = min_keep
+        self.align_residual = bool(align_residual)
         self.interval = interval
         self.schedule = PenaltySchedule(step, ceiling, update_interval, stabilize_iters)
         self.picked: dict[str, torch.Tensor] | None = None
 
     # -- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        return dict(ratio=self.ratio, criterion=self.criterion,
+        return dict(ratio=self.ratio, criterion=self.criterion, align_residual=self.align_residual,
                     picked={k: v.cpu() for k, v in self.picked.items()})
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
@@ -171,11 +175,12 @@ class SSLRegularizationHook(Hook):
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         state = checkpoint.get(STATE_KEY)
         if state is not None:
-            if state['ratio'] != self.ratio or state['criterion'] != self.criterion:
-                raise ValueError(
-                    f'checkpoint was sparsified with ratio={state["ratio"]}, criterion='
-                    f'{state["criterion"]}, but this run asks ratio={self.ratio}, criterion='
-                    f'{self.criterion}: delete the stage work dir to start over')
+            asked = dict(ratio=self.ratio, criterion=self.criterion, align_residual=self.align_residual)
+            for key in ('ratio', 'criterion', 'align_residual'):
+                if state.get(key, False) != asked[key]:
+                    raise ValueError(
+                        f'checkpoint was sparsified with {key}={state.get(key, False)}, but this run '
+                        f'asks {key}={asked[key]}: delete the stage work dir to start over')
             self.picked = state['picked']
 
     # -- training -----------------------------------------------------------------------------
@@ -184,7 +189,8 @@ class SSLRegularizationHook(Hook):
         groups = scale_groups(net)
         device = groups[0].scale.device
         if self.picked is None:
-            self.picked = pick_pruned(net, self.ratio, self.criterion, self.min_keep)
+            self.picked = pick_pruned(net, self.ratio, self.criterion, self.min_keep,
+                                      align_residual=self.align_residual)
         self.picked = {k: v.to(device) for k, v in self.picked.items()}
         optim_wrapper = runner.optim_wrapper
         if not isinstance(optim_wrapper, SparsityOptimWrapper):

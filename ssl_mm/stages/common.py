@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+import pandas as pd
 import torch
 import yaml
 from mmengine.config import Config
@@ -30,6 +31,7 @@ SCHEMA = {
     'sparsify': {'iters', 'criterion', 'step', 'ceiling', 'update_interval', 'stabilize_iters'},
     'prune': {'ratio', 'final_pick', 'round_to'},
     'finetune': {'iters', 'lr', 'lambda_tf'},
+    'baselines': {'tf_lambda'},
     'evaluate': {'sets', 'max_seq_len'},
 }
 
@@ -90,6 +92,11 @@ def set_iterations(cfg: Config, iters: int | None, lr: float | None = None) -> N
             cfg.param_scheduler.periods = [iters]
     if lr:
         cfg.optim_wrapper.optimizer.lr = lr
+
+
+def configured_iters(stage: str, params: dict) -> int:
+    """A training stage's iteration count: params.yaml's, else its config's."""
+    return params[stage]['iters'] or stage_config(stage, params).train_cfg.max_iters
 
 
 def fingerprint(*parts) -> str:
@@ -158,6 +165,24 @@ def last_scalars(runner: Runner, *names: str) -> dict[str, float]:
     return out
 
 
+CURVE_COLUMNS = ('loss', 'loss_pix', 'loss_tf', 'ssl_lambda', 'ssl_picked_scale_mean', 'ssl_kept_scale_mean')
+
+
+def write_training_curve(work: Path, path: str | Path) -> None:
+    """The training scalars mmengine's LocalVisBackend logged (every logger interval) across all
+    runs of this work dir (a resumed run adds a timestamped folder; later runs win on repeated
+    iterations) as one CSV: ``step`` plus the columns of CURVE_COLUMNS that were logged."""
+    rows = {}
+    for scalars in sorted(work.glob('*/vis_data/scalars.json')):
+        for line in scalars.read_text().splitlines():
+            record = json.loads(line)
+            if 'loss' in record:  # training records (validation ones carry PSNR instead)
+                rows[record['step']] = {k: record[k] for k in CURVE_COLUMNS if k in record}
+    table = pd.DataFrame.from_dict(rows, orient='index').sort_index().rename_axis('step')
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, float_format='%.6g')
+
+
 def write_json(path: str | Path, data: dict) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + '\n')
@@ -173,7 +198,8 @@ def maybe_relaunch_distributed(module: str, params: dict) -> None:
     gpus = torch.cuda.device_count()
     if params['profile'] != 'paper' or gpus < 2 or 'LOCAL_RANK' in os.environ:
         return
-    cmd = [sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={gpus}', '-m', module]
+    cmd = [sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={gpus}', '-m', module,
+           *sys.argv[1:]]
     raise SystemExit(subprocess.call(cmd))
 
 

@@ -1,5 +1,8 @@
-"""Stage evaluate: Bicubic, dense, pruned (before finetuning) and finetuned networks on every
-requested test set under its protocol; sets that are not available are recorded as such."""
+"""Stage evaluate: Bicubic, the dense network, SSL's pruned network before finetuning, and every
+method's final network on every requested test set under its protocol; sets that are not
+available are recorded as such."""
+from pathlib import Path
+
 import mlflow
 import pandas as pd
 
@@ -10,8 +13,13 @@ from ..flops import for_cpu_inference, keep_freed_memory_for_reuse
 from ..pruning import load_network
 from ..tracking import stage_run
 from .common import ParamsError, load_params, write_json
+from .methods import METHODS, final_network, pruned_network
 
-NETWORKS = ('dense', 'pruned', 'finetuned')
+
+def networks() -> dict[str, Path]:
+    """Evaluated name -> path stem of its network."""
+    return {'dense': final_network('dense'), 'ssl_pruned': pruned_network('ssl'),
+            **{method: final_network(method) for method in METHODS}}
 
 
 def main() -> None:
@@ -22,8 +30,8 @@ def main() -> None:
         raise ParamsError(f'params.yaml: evaluate.sets has unknown {sorted(unknown)}; known: {sorted(PROTOCOLS)}')
     keep_freed_memory_for_reuse()
     upscalers = {'bicubic': bicubic_upscaler()}
-    upscalers.update({name: network_upscaler(for_cpu_inference(load_network(f'models/{name}.py', f'models/{name}.pth')))
-                      for name in NETWORKS})
+    upscalers.update({name: network_upscaler(for_cpu_inference(load_network(f'{path}.py', f'{path}.pth')))
+                      for name, path in networks().items()})
     tags = {'profile': params['profile'], 'prune_ratio': params['prune']['ratio'],
             'lambda_tf': params['finetune']['lambda_tf']}
     with stage_run('evaluate', p, tags):

@@ -1,38 +1,53 @@
-"""Stage finetune: train the pruned network (Charbonnier, plus lambda_tf * Temporal Finetuning
-against the frozen sparsified teacher; lambda_tf = 0 is the released code)."""
+"""Stage finetune: train a pruned network (Charbonnier, plus lambda_tf * Temporal Finetuning
+against the frozen sparsified teacher; lambda_tf = 0 is the released code). Methods without a
+sparsity search (L1-norm) finetune for the search's iterations too: same budget for all."""
 import mlflow
 from mmengine.config import Config
 
 from ..pruning.checkpoint import load_network, save_network
 from ..tracking import stage_run
-from .common import (editor_of, file_digest, generator_of, last_scalars, run_training, training_stage, work_dir,
-                     write_json)
+from .common import (configured_iters, editor_of, file_digest, generator_of, last_scalars, run_training,
+                     set_iterations, training_stage, work_dir, write_training_curve, write_json)
 from .datasets import dataset_tag
+from .methods import FINETUNED, METHODS, method_argument, model_dir, pruned_network
+
+
+def lambda_tf(method: str, params: dict) -> float:
+    return params['baselines']['tf_lambda'] if method == 'ssl_tf' else params['finetune']['lambda_tf']
 
 
 def main() -> None:
+    method = method_argument(FINETUNED, __doc__, default='ssl')
     params, cfg = training_stage('finetune', __spec__.name)
-    p = params['finetune']
-    cfg.model.generator = Config.fromfile('models/pruned.py').model
-    cfg.model.lambda_tf = p['lambda_tf']
-    work = work_dir('finetune', cfg.pretty_text, p, file_digest('models/pruned.pth'),
-                    file_digest('models/sparsified.pth'))
+    p, spec = params['finetune'], METHODS[method]
+    source = METHODS[spec.pruned_by or method]
+    if source.search is None:
+        set_iterations(cfg, configured_iters('finetune', params) + configured_iters('sparsify', params))
+    pruned = pruned_network(method)
+    teacher = model_dir(spec.pruned_by or method) / 'sparsified' if source.search else None
+    cfg.model.generator = Config.fromfile(f'{pruned}.py').model
+    cfg.model.lambda_tf = lambda_tf(method, params)
+    work = work_dir(f'finetune_{method}', cfg.pretty_text, p, file_digest(f'{pruned}.pth'),
+                    file_digest(f'{teacher}.pth') if teacher else None)
 
     def attach_teacher(runner) -> None:
-        if p['lambda_tf'] > 0:
-            editor_of(runner).set_teacher(load_network('models/sparsified.py', 'models/sparsified.pth'))
+        if cfg.model.lambda_tf > 0:
+            if teacher is None:
+                raise ValueError(f'{method}: Temporal Finetuning needs a sparsified teacher; this method has none')
+            editor_of(runner).set_teacher(load_network(f'{teacher}.py', f'{teacher}.pth'))
 
-    tags = {'profile': params['profile'], 'prune_ratio': params['prune']['ratio'],
-            'lambda_tf': p['lambda_tf'], 'dataset': dataset_tag(params)}
-    with stage_run('finetune', p, tags) as run:
-        runner = run_training(cfg, work, load_from='models/pruned.pth', setup=attach_teacher)
+    tags = {'profile': params['profile'], 'method': method, 'prune_ratio': params['prune']['ratio'],
+            'lambda_tf': cfg.model.lambda_tf, 'dataset': dataset_tag(params)}
+    with stage_run(f'finetune@{method}', {**p, 'lambda_tf': cfg.model.lambda_tf}, tags) as run:
+        runner = run_training(cfg, work, load_from=f'{pruned}.pth', setup=attach_teacher)
         if run is None:
             return
-        save_network(generator_of(runner), 'models', 'finetuned',
-                     meta=dict(stage='finetune', lambda_tf=p['lambda_tf']))
+        save_network(generator_of(runner), model_dir(method), 'finetuned',
+                     meta=dict(stage='finetune', method=method, lambda_tf=cfg.model.lambda_tf))
         metrics = last_scalars(runner, 'train/loss', 'train/loss_pix', 'train/loss_tf', 'val/PSNR')
         metrics['iters'] = runner.max_iters
-        write_json('metrics/finetune.json', metrics)
+        write_json(f'metrics/finetune/{method}.json', metrics)
+        write_training_curve(work, f'metrics/curves/finetune/{method}.csv')
         mlflow.log_metrics(metrics)
 
 

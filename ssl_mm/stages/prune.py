@@ -1,45 +1,41 @@
-"""Stage prune: remove the penalised units (or re-rank, as the released code), fold the scales
-and slice the network; measure params, MACs and CPU latency of dense and pruned."""
-import copy
-
+"""Stage prune: pick the units to remove (SSL/ASSL: the penalised set of the search, or a
+re-ranking as the released code; L1-norm: the lowest weight-L1 filters of each layer of the
+dense model), fold the scales and slice the network; measure params, MACs and CPU latency
+against the dense network."""
 import mlflow
 import torch
 
-from ..flops import (MAC_CONVENTION, PAPER_LR_SIZE, complexity, for_cpu_inference,
-                     keep_freed_memory_for_reuse, latencies)
-from ..pruning import final_pruned_set, kept_fraction, load_network, prune, save_network
+from ..flops import cost_against_dense
+from ..pruning import final_pruned_set, kept_fraction, load_network, pick_pruned, prune, save_network
 from ..tracking import stage_run
 from .common import load_params, write_json
-
+from .methods import METHODS, PRUNED, method_argument, model_dir
 
 def main() -> None:
+    method = method_argument(PRUNED, __doc__, default='ssl')
     params = load_params()
-    p = params['prune']
-    with stage_run('prune', p, {'profile': params['profile'], 'prune_ratio': p['ratio']}):
-        net = load_network('models/sparsified.py', 'models/sparsified.pth').eval()
-        state = torch.load('models/sparsify_state.pt', map_location='cpu', weights_only=True)
-        pruned_set = final_pruned_set(net, state, p['final_pick'])
+    p, spec = params['prune'], METHODS[method]
+    dense = load_network('models/dense.py', 'models/dense.pth').eval()
+    tags = {'profile': params['profile'], 'method': method, 'prune_ratio': p['ratio']}
+    with stage_run(f'prune@{method}', p, tags):
+        if spec.search is not None:
+            net = load_network(model_dir(method) / 'sparsified.py', model_dir(method) / 'sparsified.pth').eval()
+            state = torch.load(model_dir(method) / 'sparsify_state.pt', map_location='cpu', weights_only=True)
+            pruned_set = final_pruned_set(net, state, p['final_pick'])
+        else:
+            net = dense
+            pruned_set = pick_pruned(net, p['ratio'], **spec.pick)
         compact = prune(net, pruned=pruned_set, round_to=p['round_to'])
-        save_network(compact, 'models', 'pruned', meta=dict(stage='prune', ratio=p['ratio']))
-
-        keep_freed_memory_for_reuse()
-        clip = torch.rand(1, 3, 3, *PAPER_LR_SIZE, generator=torch.Generator().manual_seed(0))
-        models = {'dense': net, 'pruned': compact}
-        secs = latencies({k: for_cpu_inference(copy.deepcopy(m)) for k, m in models.items()}, clip, repeats=3)
-        metrics = {'kept_unit_fraction': kept_fraction(pruned_set), 'mac_convention':
-                   MAC_CONVENTION.format(h=PAPER_LR_SIZE[0], w=PAPER_LR_SIZE[1])}
-        for name, model in models.items():
-            metrics[name] = {**complexity(model), 'cpu_seconds_per_frame': secs[name] / clip.shape[1]}
-        metrics['mac_ratio'] = metrics['dense']['macs_total'] / metrics['pruned']['macs_total']
-        metrics['cpu_speedup'] = secs['dense'] / secs['pruned']
-        write_json('metrics/prune.json', metrics)
-        write_json('metrics/kept_channels.json', {
+        save_network(compact, model_dir(method), 'pruned', meta=dict(stage='prune', method=method, ratio=p['ratio']))
+        metrics = {'kept_unit_fraction': kept_fraction(pruned_set), **cost_against_dense(dense, compact)}
+        write_json(f'metrics/prune/{method}.json', metrics)
+        write_json(f'metrics/kept_channels/{method}.json', {
             'full': net.full_widths, 'kept': {**net.full_widths, **compact.arch['widths']}})
         mlflow.log_metrics({'kept_unit_fraction': metrics['kept_unit_fraction'],
                             'mac_ratio': metrics['mac_ratio'], 'cpu_speedup': metrics['cpu_speedup'],
-                            'pruned_params': metrics['pruned']['params_total'],
-                            'pruned_gmacs': metrics['pruned']['macs_total'] / 1e9})
-        mlflow.log_artifact('models/pruned.py')
+                            'pruned_params': metrics['model']['params_total'],
+                            'pruned_gmacs': metrics['model']['macs_total'] / 1e9})
+        mlflow.log_artifact(str(model_dir(method) / 'pruned.py'))
 
 
 if __name__ == '__main__':

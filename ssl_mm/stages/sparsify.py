@@ -1,6 +1,7 @@
-"""Stage sparsify: SSL's regularised search from the dense model (penalty on the units picked
-at the start, growing to a ceiling, then held). Writes the regularised network and the picked
-set."""
+"""Stage sparsify: the regularised search from the dense model (penalty on the units picked at
+the start, growing to a ceiling, then held), for SSL (RSC: every block picks its own channels)
+or ASSL-style (hidden-state channels aligned across the blocks of a branch). Writes the
+regularised network and the picked set."""
 import mlflow
 import torch
 
@@ -8,31 +9,35 @@ from ..io import atomic_path
 from ..pruning.checkpoint import save_network
 from ..pruning.regularization import SSLRegularizationHook
 from ..tracking import stage_run
-from .common import (file_digest, generator_of, last_scalars, run_training, training_stage, work_dir,
+from .common import (file_digest, generator_of, last_scalars, run_training, training_stage, work_dir, write_training_curve,
                      write_json)
 from .datasets import dataset_tag
+from .methods import METHODS, SEARCHED, method_argument, model_dir
 
 
 def main() -> None:
+    method = method_argument(SEARCHED, __doc__, default='ssl')
     params, cfg = training_stage('sparsify', __spec__.name)
     p, ratio = params['sparsify'], params['prune']['ratio']
     [hook_cfg] = [h for h in cfg.custom_hooks if h['type'] == 'SSLRegularizationHook']
-    hook_cfg['ratio'] = ratio
+    hook_cfg.update(ratio=ratio, **METHODS[method].search)
     hook_cfg.update({k: v for k, v in p.items() if k != 'iters' and v is not None})
-    work = work_dir('sparsify', cfg.pretty_text, p, ratio, file_digest('models/dense.pth'))
-    tags = {'profile': params['profile'], 'prune_ratio': ratio, 'dataset': dataset_tag(params)}
-    with stage_run('sparsify', {**p, 'ratio': ratio}, tags) as run:
+    work = work_dir(f'sparsify_{method}', cfg.pretty_text, p, ratio, file_digest('models/dense.pth'))
+    tags = {'profile': params['profile'], 'method': method, 'prune_ratio': ratio,
+            'dataset': dataset_tag(params)}
+    with stage_run(f'sparsify@{method}', {**p, 'ratio': ratio}, tags) as run:
         runner = run_training(cfg, work, load_from='models/dense.pth')
         if run is None:
             return
         hook = next(h for h in runner.hooks if isinstance(h, SSLRegularizationHook))
-        save_network(generator_of(runner), 'models', 'sparsified', meta=dict(stage='sparsify'))
-        with atomic_path('models/sparsify_state.pt') as tmp:
+        save_network(generator_of(runner), model_dir(method), 'sparsified', meta=dict(stage='sparsify'))
+        with atomic_path(model_dir(method) / 'sparsify_state.pt') as tmp:
             torch.save(hook.state_dict(), tmp)
         metrics = last_scalars(runner, 'train/loss', 'train/ssl_lambda', 'train/ssl_picked_scale_mean',
                                'train/ssl_kept_scale_mean', 'val/PSNR')
         metrics['iters'] = runner.max_iters
-        write_json('metrics/sparsify.json', metrics)
+        write_json(f'metrics/sparsify/{method}.json', metrics)
+        write_training_curve(work, f'metrics/curves/sparsify/{method}.csv')
         mlflow.log_metrics(metrics)
 
 

@@ -1,27 +1,74 @@
-"""Stage train_dense: the unpruned SSL-BasicVSR (learnable scales), trained from scratch
-(SPyNet included: no pretrained weights are available offline)."""
-import mlflow
+"""Stage train_dense: the unpruned SSL-BasicVSR (learnable scales), trained from scratch (SPyNet
+included: no pretrained weights are available offline).
 
-from ..pruning.checkpoint import save_network
+``train_dense lite`` trains the BasicVSR-lite baseline the same way: the dense architecture
+narrowed (trunk and HR head alike) until its MACs match the SSL-pruned network's, for SSL's whole
+budget (dense + sparsify + finetune iterations)."""
+import json
+
+import mlflow
+from mmagic.registry import MODELS
+
+from ..flops import cost_against_dense, macs_per_frame
+from ..pruning.checkpoint import load_network, save_network
 from ..tracking import stage_run
-from .common import file_digest, generator_of, last_scalars, run_training, training_stage, work_dir, write_json
+from .common import (configured_iters, file_digest, generator_of, last_scalars, run_training, set_iterations,
+                     training_stage, work_dir, write_training_curve, write_json)
 from .datasets import dataset_tag, train_meta_file
+from .methods import final_network, method_argument
+
+SEARCH_LR_SIZE = (36, 64)  # MACs per pixel do not depend on the size; a small trace is quick
+
+
+def lite_generator(generator: dict, target_macs: float) -> dict:
+    """``generator`` with ``mid_channels`` (and ``hr_channels`` in proportion) narrowed to the
+    width whose MACs (SPyNet excluded, it is the same in both) are closest to ``target_macs``
+    (per pixel of ``SEARCH_LR_SIZE``'s LR frame)."""
+    full_mid, full_hr = generator['mid_channels'], generator['hr_channels']
+
+    def narrowed(mid: int) -> dict:
+        return dict(generator, mid_channels=mid, hr_channels=max(1, round(full_hr * mid / full_mid)))
+
+    def macs(mid: int) -> int:
+        return macs_per_frame(MODELS.build(narrowed(mid)), SEARCH_LR_SIZE)['total_without_spynet']
+
+    low, high = 1, full_mid  # MACs grow with the width: bisect for the last width below target
+    while low < high:
+        mid = (low + high + 1) // 2
+        low, high = (mid, high) if macs(mid) <= target_macs else (low, mid - 1)
+    best = min({low, min(low + 1, full_mid)}, key=lambda m: abs(macs(m) - target_macs))
+    return narrowed(best)
 
 
 def main() -> None:
+    method = method_argument(['dense', 'lite'], __doc__, default='dense')
     params, cfg = training_stage('train_dense', __spec__.name)
-    p = params['train_dense']
-    work = work_dir('train_dense', cfg.pretty_text, p, file_digest(train_meta_file(params)))
-    with stage_run('train_dense', p, {'profile': params['profile'], 'dataset': dataset_tag(params)}) as run:
+    p, inputs = params['train_dense'], [file_digest(train_meta_file(params))]
+    if method == 'lite':
+        ssl = json.loads(open('metrics/prune/ssl.json').read())['model']
+        target = ssl['macs_total_without_spynet'] * (SEARCH_LR_SIZE[0] * SEARCH_LR_SIZE[1]) / (
+            ssl['lr_height'] * ssl['lr_width'])
+        cfg.model.generator = lite_generator(cfg.model.generator.to_dict(), target)
+        set_iterations(cfg, sum(configured_iters(s, params) for s in ('train_dense', 'sparsify', 'finetune')))
+    out = final_network(method)
+    work = work_dir(f'train_{method}', cfg.pretty_text, p, *inputs)
+    with stage_run(f'train_{method}', p, {'profile': params['profile'], 'method': method,
+                                          'dataset': dataset_tag(params)}) as run:
         runner = run_training(cfg, work)
         if run is None:
             return
-        save_network(generator_of(runner), 'models', 'dense', meta=dict(stage='train_dense'))
+        net = generator_of(runner)
+        save_network(net, out.parent, out.name, meta=dict(stage=f'train_{method}'))
         metrics = last_scalars(runner, 'train/loss', 'val/PSNR')
         metrics['iters'] = runner.max_iters
-        write_json('metrics/train_dense.json', metrics)
-        mlflow.log_metrics(metrics)
-        mlflow.log_artifact('models/dense.py')
+        if method == 'lite':
+            dense = load_network('models/dense.py', 'models/dense.pth')
+            metrics.update(cost_against_dense(dense, net.cpu().eval()),
+                           mid_channels=net.mid_channels, hr_channels=net.arch['hr_channels'])
+        write_json(f'metrics/train_{method}.json', metrics)
+        write_training_curve(work, f'metrics/curves/train_{method}.csv')
+        mlflow.log_metrics({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
+        mlflow.log_artifact(f'{out}.py')
 
 
 if __name__ == '__main__':
