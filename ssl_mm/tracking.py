@@ -24,6 +24,8 @@ from mmengine.visualization import BaseVisBackend
 
 from mmagic.registry import VISBACKENDS
 
+from .errors import TrackingError
+
 EXPERIMENT = 'ssl-mm'
 
 
@@ -42,8 +44,9 @@ def setup(root: Path = Path('.')) -> str:
             return mlflow.create_experiment(EXPERIMENT, artifact_location=(root / 'mlruns').as_uri())
         return experiment.experiment_id
     except Exception as err:  # sqlite/alembic errors: name the store and the fix
-        raise RuntimeError(f'{root / "mlflow.db"}: MLflow store not usable ({type(err).__name__}: '
-                           f'{err}); check the folder is writable, or delete the file to start a new one') from err
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else ''
+        raise TrackingError(f'{root / "mlflow.db"}: MLflow store not usable ({type(err).__name__}: {first_line}); '
+                            f'make {root} writable, or delete the file to start a new store') from err
 
 
 def git_commit(root: Path = Path('.')) -> str:

@@ -15,12 +15,13 @@ from mlflow.tracking import MlflowClient
 from ssl_mm.tracking import tracking_uri
 
 
-def _dvc(root: Path, *args: str) -> subprocess.CompletedProcess:
+def _dvc(root: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
     env = dict(os.environ, DVC_NO_ANALYTICS='1', MPLBACKEND='Agg',
                PATH=f'{Path(sys.executable).parent}{os.pathsep}{os.environ["PATH"]}')
     result = subprocess.run([str(Path(sys.executable).parent / 'dvc'), *args], cwd=root, env=env,
                             capture_output=True, text=True, timeout=1200)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    if ok:
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 
 
@@ -88,3 +89,28 @@ def test_pipeline_runs_caches_and_reruns_only_what_changed(mini_repo):
     assert all(r.data.metrics['train_ssl_lambda'] > 0 for r in sparsify)
     prune_runs = [r for r in runs if r.data.tags.get('stage') == 'prune@ssl']
     assert sorted(round(r.data.metrics['kept_unit_fraction'], 2) for r in prune_runs) == [0.5, 0.75]
+
+
+@pytest.mark.parametrize('mutate,message', [
+    (lambda p: p['prune'].update(ratio=1.5), 'params.yaml: prune.ratio=1.5 is invalid: expected a number in (0, 1)'),
+    (lambda p: p['sparsify'].update(criterion='L2'), "params.yaml: sparsify.criterion='L2' is invalid"),
+    (lambda p: p['data'].update(prepared=None), 'params.yaml: data.prepared=None is invalid: expected a path'),
+])
+def test_bad_params_fail_in_one_line_and_keep_earlier_results(mini_repo, mutate, message):
+    """Runs after the pipeline test (same module): the outputs of that run must survive."""
+    kept = [mini_repo / 'models' / 'ssl' / 'sparsified.pth', mini_repo / 'metrics' / 'prune' / 'ssl.json',
+            mini_repo / 'reports' / 'paper_table.md', mini_repo / 'models' / 'dense.pth']
+    before = {path: path.read_bytes() for path in kept}
+    good = (mini_repo / 'params.yaml').read_text()
+    params = yaml.safe_load(good)
+    mutate(params)
+    (mini_repo / 'params.yaml').write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        failed = _dvc(mini_repo, 'repro', ok=False)
+    finally:
+        (mini_repo / 'params.yaml').write_text(good)
+    assert failed.returncode != 0
+    errors = [line for line in (failed.stdout + failed.stderr).splitlines() if line.startswith('error: ')]
+    assert errors and message in errors[0], errors
+    assert 'Traceback' not in failed.stdout + failed.stderr
+    assert {path: path.read_bytes() for path in kept} == before

@@ -4,6 +4,7 @@ import math
 import pytest
 import torch
 
+from ssl_mm.errors import ParamsError
 from ssl_mm.models import SSLBasicVSRNet
 from ssl_mm.pruning import kept_fraction, load_network, pick_pruned, prune, save_network, scale_groups
 
@@ -101,8 +102,12 @@ def test_ties_are_broken_deterministically_by_position():
     many = pick_pruned(net, 0.9)
     assert all(int((~m).sum()) >= 1 for m in many.values())
     assert kept_fraction(many) == pytest.approx(0.1, abs=0.01)
-    # A ratio that would empty layers prunes all but the protected units, never a whole layer.
-    assert kept_fraction(pick_pruned(net, 0.99)) == pytest.approx(len(groups) / 240)
+    # A ratio that would empty layers is refused with the largest ratio that does not.
+    feasible = 1 - len(groups) / 240
+    with pytest.raises(ParamsError, match=rf'prune.ratio=0.99 would remove every unit of some layers .*'
+                                          rf'use prune.ratio <= {math.floor(feasible * 1000) / 1000}'):
+        pick_pruned(net, 0.99)
+    assert kept_fraction(pick_pruned(net, math.floor(feasible * 1000) / 1000)) == pytest.approx(len(groups) / 240, abs=1 / 240)
 
 
 def test_l1_criterion_ranks_by_weight_magnitude():

@@ -19,8 +19,13 @@ def params_file(repo, tmp_path):
 
 @pytest.mark.parametrize('mutate,message', [
     (lambda p: p.update(profil='paper'), "unknown key 'profil'"),
-    (lambda p: p.update(profile='gpu'), "profile 'gpu' is unknown"),
-    (lambda p: p['prune'].update(ratio=1.5), r'prune.ratio=1.5 is outside \(0, 1\)'),
+    (lambda p: p.update(profile='gpu'), r"profile='gpu' is invalid: expected one of \['default', 'paper'\]"),
+    (lambda p: p['prune'].update(ratio=1.5), r'prune.ratio=1.5 is invalid: expected a number in \(0, 1\)'),
+    (lambda p: p['prune'].update(ratio='half'), r"prune.ratio='half' is invalid"),
+    (lambda p: p['sparsify'].update(criterion='L2'), r"sparsify.criterion='L2' is invalid: expected one of \['scale', 'l1'\]"),
+    (lambda p: p['evaluate'].update(sets=['vid5']), r"evaluate.sets=\['vid5'\] is invalid"),
+    (lambda p: p['train_dense'].update(iters=-3), r'train_dense.iters=-3 is invalid: expected a positive integer'),
+    (lambda p: p['prune'].pop('round_to'), 'missing key prune.round_to'),
     (lambda p: p['prune'].update(ratoi=0.3), 'unknown key prune.ratoi'),
     (lambda p: p.pop('finetune'), r"missing group\(s\) \['finetune'\]"),
 ])

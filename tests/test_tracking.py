@@ -2,6 +2,7 @@ import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
+from ssl_mm.errors import TrackingError
 from ssl_mm.tracking import MLflowActiveRunBackend, finish_pipeline_run, setup, stage_run
 
 
@@ -27,7 +28,10 @@ def test_stage_runs_nest_under_one_pipeline_run_per_execution(tmp_path, monkeypa
     assert (tmp_path / 'mlflow.db').is_file()
 
 
-def test_unwritable_store_is_named(tmp_path):
-    (tmp_path / 'mlflow.db').write_text('not a database')
-    with pytest.raises(RuntimeError, match='mlflow.db: MLflow store not usable'):
+@pytest.mark.parametrize('damage', ['not a database', 'a folder'])
+def test_unusable_store_is_named_in_one_line(tmp_path, damage):
+    store = tmp_path / 'mlflow.db'
+    store.mkdir() if damage == 'a folder' else store.write_text(damage)
+    with pytest.raises(TrackingError, match=r'mlflow.db: MLflow store not usable \(.*\); make .* writable') as err:
         setup(tmp_path)
+    assert '\n' not in str(err.value)

@@ -24,15 +24,13 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from ..errors import DataError
+
 REDS4_CLIPS = ('000', '011', '015', '020')
 REDS_ALL_CLIPS = tuple(f'{i:03d}' for i in range(270))
 REDS_TRAIN_CLIPS = tuple(c for c in REDS_ALL_CLIPS if c not in REDS4_CLIPS)
 VID4_CLIPS = ('calendar', 'city', 'foliage', 'walk')
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp')
-
-
-class DataError(ValueError):
-    """A dataset problem a user can fix; the message names the path and the fix."""
 
 
 @dataclass(frozen=True)

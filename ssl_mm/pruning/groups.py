@@ -6,14 +6,13 @@ the penalty, masking and slicing are all small functions over this list.
 """
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass
 
 import torch
-from mmengine.logging import print_log
 from torch import nn
 
+from ..errors import ParamsError
 from ..models.scaled_conv import ScaledConv2d
 
 CRITERIA = ('scale', 'l1')
@@ -67,7 +66,7 @@ def scale_groups(model: nn.Module) -> list[ScaleGroup]:
 
 def check_ratio(ratio: float) -> float:
     if not isinstance(ratio, (int, float)) or not 0 < ratio < 1:
-        raise ValueError(f'prune.ratio={ratio!r} is outside (0, 1): set it to e.g. 0.5')
+        raise ParamsError(f'prune.ratio={ratio!r} is outside (0, 1): set it to e.g. 0.5')
     return float(ratio)
 
 
@@ -116,8 +115,11 @@ def pick_pruned(model: nn.Module,
     vector_scores = [torch.stack([scores[n] for n in names]).mean(0) for names in vectors]
     pruned_units = []
     if scope == 'layer':
-        for score in vector_scores:
-            count = min(math.ceil(ratio * score.numel()), max(score.numel() - min_keep, 0))
+        for names, score in zip(vectors, vector_scores):
+            count = math.ceil(ratio * score.numel())
+            if count > score.numel() - min_keep:
+                raise ParamsError(f'prune.ratio={ratio} would remove every unit of {names[0]} ({score.numel()} '
+                                  f'units, min_keep={min_keep}) in per-layer pruning: use a smaller ratio')
             mask = torch.zeros(score.numel(), dtype=torch.bool)
             mask[torch.sort(score, stable=True).indices[:count]] = True
             pruned_units.append(mask)
@@ -136,9 +138,9 @@ def pick_pruned(model: nn.Module,
         before = torch.cumsum(weights[order], 0) - weights[order]
         chosen = order[before < target]
         if int(weights[chosen].sum()) < target:
-            print_log(f'ratio {ratio} would cut layers below min_keep={min_keep} units; pruning '
-                      f'{int(weights[chosen].sum())} of {int(weights.sum())} units instead', 'current',
-                      logging.WARNING)
+            feasible = int(weights[candidates].sum()) / int(weights.sum())
+            raise ParamsError(f'prune.ratio={ratio} would remove every unit of some layers (each keeps '
+                              f'min_keep={min_keep}): use prune.ratio <= {math.floor(feasible * 1000) / 1000}')
         pruned_flat = torch.zeros(flat.numel(), dtype=torch.bool)
         pruned_flat[chosen] = True
         pruned_units = torch.split(pruned_flat, [s.numel() for s in vector_scores])

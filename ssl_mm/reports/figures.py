@@ -26,8 +26,9 @@ PRUNED_METHODS = ('ssl', 'assl', 'l1_norm')
 plt.rcParams.update({'font.size': 10, 'axes.grid': True, 'grid.alpha': 0.3, 'savefig.dpi': 130})
 
 
-def save(fig: plt.Figure, path: Path) -> Path:
-    fig.tight_layout()
+def save(fig: plt.Figure, path: Path, layout: bool = True) -> Path:
+    if layout:
+        fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format='png')
     plt.close(fig)
@@ -36,37 +37,37 @@ def save(fig: plt.Figure, path: Path) -> Path:
 
 def psnr_vs_macs(metrics_dir: Path, sets: list[str], profile: str, out: Path) -> Path:
     """PSNR against MACs (SPyNet excluded: it is the same in every model) for every evaluated
-    set, and the paper's Table 1 PSNR against its parameter count (it reports no MACs)."""
+    set, and the paper's Table 1 Vid4 PSNR against its parameter count (it reports no MACs)."""
     evaluation, costs = load_json(metrics_dir / 'eval' / 'metrics.json'), run_costs(metrics_dir)
     sets = [s for s in sets if any(s in evaluation.get(m, {}) for m in RUN_ROWS)]
-    fig, axes = plt.subplots(1, len(sets) + 1, figsize=(5.2 * (len(sets) + 1), 4.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(sets) + 1, figsize=(5 * (len(sets) + 1), 4.8), squeeze=False)
     for ax, set_name in zip(axes[0], sets):
+        bicubic = evaluation.get('bicubic', {}).get(set_name)
         for name, (label, _, _) in RUN_ROWS.items():
             values = evaluation.get(name, {}).get(set_name)
-            if not values:
-                continue
-            psnr = psnr_ssim(values)[0]
-            if name == 'bicubic':
-                ax.axhline(psnr, color='grey', ls=':', label=f'{label} ({psnr:.2f} dB)')
+            if name == 'bicubic' or not values or name not in costs:
                 continue
             gmacs = costs[name]['cost']['macs_total_without_spynet'] / 1e9
-            ax.plot(gmacs, psnr, 'o', ms=8, color=COLORS[name], label=label)
-        ax.set(title=f'{set_name} (this run, {profile} profile)', xlabel=f'GMACs w/o SPyNet ({MAC_NOTE})',
+            ax.plot(gmacs, psnr_ssim(values)[0], 'o', ms=8, color=COLORS[name], label=label)
+        note = f' (Bicubic {psnr_ssim(bicubic)[0]:.2f})' if bicubic else ''
+        ax.set(title=f'{set_name}, this run{note}', xlabel='GMACs per LR frame, without SPyNet',
                ylabel='PSNR (dB)')
-        ax.legend(fontsize=7, loc='lower right')
+        ax.margins(x=0.15, y=0.15)
     ax = axes[0][-1]
-    paper_sets = [s for s in ('vid4_bi', 'reds4', 'vimeo90k_t_bi') if s in PAPER_TABLE1['SSL'][1]]
-    for set_name, marker in zip(paper_sets, 'os^'):
-        for method, (params_m, results) in PAPER_TABLE1.items():
-            if params_m is None:
-                continue
-            ax.plot(params_m, results[set_name][0], marker, ms=7, color=COLORS[_run_name(method)],
-                    label=f'{method}' if set_name == paper_sets[0] else None)
-            ax.annotate(set_name, (params_m, results[set_name][0]), fontsize=6, xytext=(3, 3),
+    for method, (params_m, results) in PAPER_TABLE1.items():
+        if params_m is not None and 'vid4_bi' in results:
+            ax.plot(params_m, results['vid4_bi'][0], 's', ms=8, color=COLORS[_run_name(method)])
+            ax.annotate(method, (params_m, results['vid4_bi'][0]), fontsize=8, xytext=(6, -3),
                         textcoords='offset points')
-    ax.set(title='paper Table 1 (no MACs published)', xlabel='params (M, w/o SPyNet)', ylabel='PSNR (dB)')
-    ax.legend(fontsize=7)
-    return save(fig, out)
+    ax.set(title='vid4_bi, paper Table 1 (no MACs published)', xlabel='params (M, without SPyNet)',
+           ylabel='PSNR (dB)')
+    ax.margins(x=0.2, y=0.15)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc='lower center', ncol=4, fontsize=8, frameon=False)
+    fig.suptitle(f'PSNR vs cost ({profile} profile); {MAC_NOTE}; SPyNet (unpruned) adds the same MACs to every model',
+                 fontsize=10)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return save(fig, out, layout=False)
 
 
 def _run_name(paper_row: str) -> str:
@@ -84,9 +85,8 @@ def speedup_vs_mac_ratio(metrics_dir: Path, profile: str, out: Path) -> Path:
             ax.plot(x, y, 'o', ms=9, color=COLORS[name], label=f'{RUN_ROWS[name][0]}: {y:.2f}x for {x:.2f}x')
             top = max(top, x, y)
     ax.plot([1, top * 1.1], [1, top * 1.1], 'k--', lw=1, label='y = x (speed-up = MAC ratio)')
-    ax.set(title=f'CPU speed-up vs MAC ratio ({profile} profile)',
-           xlabel=f'MAC ratio, dense / method (SPyNet included; {MAC_NOTE})',
-           ylabel='measured CPU speed-up (2 threads)')
+    ax.set(title=f'CPU speed-up vs MAC ratio ({profile} profile)\n{MAC_NOTE}, SPyNet included',
+           xlabel='MAC ratio (dense MACs / method MACs)', ylabel='measured CPU speed-up (2 threads)')
     ax.legend(fontsize=7, loc='upper left')
     return save(fig, out)
 
@@ -99,7 +99,7 @@ def kept_channels(metrics_dir: Path, profile: str, out: Path) -> Path:
         kept = load_json(metrics_dir / 'kept_channels' / f'{method}.json')
         if not kept:
             continue
-        names = names or list(kept['full'])
+        names = names or sorted(kept['full'], key=_module_order)
         fraction = [kept['kept'][n] / kept['full'][n] for n in names]
         ax.step(range(len(names)), fraction, where='mid', color=COLORS[method], label=RUN_ROWS[method][0], lw=1.5)
     if names:
@@ -109,6 +109,17 @@ def kept_channels(metrics_dir: Path, profile: str, out: Path) -> Path:
            ylabel='kept fraction', ylim=(0, 1.05))
     ax.legend(fontsize=8)
     return save(fig, out)
+
+
+def _module_order(name: str) -> tuple:
+    """Sort key of a scale vector name in the network's module order (the metrics files keep
+    them sorted alphabetically): backward blocks, forward blocks, fusion, upsamplers, conv_hr;
+    within a block conv1's inputs, conv1, conv2."""
+    parts = name.split('.')
+    rank = {'backward_resblocks': 0, 'forward_resblocks': 1, 'fusion': 2, 'conv_hr': 4}.get(parts[0], 3)
+    block = int(parts[3]) if rank < 2 else 0
+    unit = ['conv1.act_scale_pre', 'conv1.act_scale', 'conv2.act_scale'].index('.'.join(parts[4:])) if rank < 2 else 0
+    return rank, parts[0], block, unit
 
 
 def _short(name: str) -> str:

@@ -4,66 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Callable
 
+import mlflow
 import pandas as pd
 import torch
-import yaml
 from mmengine.config import Config
 from mmengine.model import is_model_wrapper
 from mmengine.runner import CheckpointLoader, Runner
-from mmengine.runner.checkpoint import find_latest_checkpoint
+from mmengine.logging import print_log
 
+from ..errors import ParamsError
 from ..io import atomic_path
-from ..pruning.groups import check_ratio
-
-PARAMS_FILE = Path('params.yaml')
-PROFILES = ('default', 'paper')
-# Known keys of every params group: a typo fails before any work is done.
-SCHEMA = {
-    'profile': None,
-    'data': {'prepared', 'vid4_gt', 'reds', 'vimeo90k', 'udm10'},
-    'train_dense': {'iters', 'lr'},
-    'sparsify': {'iters', 'criterion', 'step', 'ceiling', 'update_interval', 'stabilize_iters'},
-    'prune': {'ratio', 'final_pick', 'round_to'},
-    'finetune': {'iters', 'lr', 'lambda_tf'},
-    'baselines': {'tf_lambda'},
-    'evaluate': {'sets', 'max_seq_len'},
-}
-
-
-class ParamsError(ValueError):
-    pass
-
-
-def load_params(path: Path = PARAMS_FILE) -> dict:
-    if not path.is_file():
-        raise ParamsError(f'{path}: not found; run from the repository root')
-    params = yaml.safe_load(path.read_text()) or {}
-    for key, value in params.items():
-        if key not in SCHEMA:
-            raise ParamsError(f'{path}: unknown key {key!r}; known: {sorted(SCHEMA)}')
-        known = SCHEMA[key]
-        if known is not None:
-            if not isinstance(value, dict):
-                raise ParamsError(f'{path}: {key} must be a mapping of {sorted(known)}')
-            unknown = set(value) - known
-            if unknown:
-                raise ParamsError(f'{path}: unknown key {key}.{sorted(unknown)[0]}; known: {sorted(known)}')
-    missing = set(SCHEMA) - set(params)
-    if missing:
-        raise ParamsError(f'{path}: missing group(s) {sorted(missing)}')
-    if params['profile'] not in PROFILES:
-        raise ParamsError(f'{path}: profile {params["profile"]!r} is unknown; use one of {PROFILES}')
-    try:
-        check_ratio(params['prune']['ratio'])
-    except ValueError as err:
-        raise ParamsError(f'{path}: {err}') from None
-    return params
+from ..params import PARAMS_FILE, load_params  # noqa: F401  (stages import it from here)
 
 
 def stage_config(stage: str, params: dict) -> Config:
@@ -131,15 +89,37 @@ class AtomicCheckpointRunner(Runner):
         os.replace(os.path.join(out_dir, tmp_name), os.path.join(out_dir, filename))
 
 
+def checkpoint_iter(path: Path) -> int:
+    return int(path.stem.split('_')[-1])
+
+
+def last_good_checkpoint(work: Path) -> Path | None:
+    """The newest ``iter_*.pth`` of ``work`` that loads. A truncated or corrupt one (a disk
+    filled up, a copy interrupted; our own writes are atomic) is moved aside as ``*.corrupt``,
+    with a warning, and the one before it is used."""
+    for path in sorted(work.glob('iter_*.pth'), key=checkpoint_iter, reverse=True):
+        try:
+            torch.load(path, map_location='cpu', weights_only=False)
+            return path
+        except Exception as err:  # truncated zip, bad pickle: whatever it is, it cannot resume
+            bad = path.with_name(path.name + '.corrupt')
+            path.replace(bad)
+            print_log(f'{path}: corrupt or truncated checkpoint ({type(err).__name__}); moved to {bad.name}, '
+                      'resuming from the previous one', 'current', logging.WARNING)
+    return None
+
+
 def run_training(cfg: Config, work: Path, load_from: str | Path | None = None,
                  setup: Callable[[Runner], None] | None = None) -> Runner:
-    """Train with resume-from-work-dir on; ``load_from`` initialises a fresh run; ``setup`` sees
-    the built runner before training (e.g. to attach a teacher)."""
+    """Train, resuming from the last good checkpoint of ``work`` if there is one (model,
+    optimizer, scheduler, message hub, the SSL penalty state; the data order is replayed);
+    otherwise start from ``load_from`` (or scratch). ``setup`` sees the built runner before
+    training (e.g. to attach a teacher)."""
     cfg.work_dir = str(work)
-    # mmengine resumes *from load_from* when both are set, so: a checkpoint in the work dir
-    # means resume from it; otherwise start from load_from (or scratch).
-    cfg.resume = find_latest_checkpoint(str(work)) is not None if work.is_dir() else False
-    cfg.load_from = None if cfg.resume or not load_from else str(load_from)
+    # mmengine resumes *from load_from* when resume is set, so the checkpoint goes there.
+    checkpoint = last_good_checkpoint(work) if work.is_dir() else None
+    cfg.resume = checkpoint is not None
+    cfg.load_from = str(checkpoint) if checkpoint else (str(load_from) if load_from else None)
     runner = AtomicCheckpointRunner.from_cfg(cfg)
     if setup is not None:
         setup(runner)
@@ -181,6 +161,17 @@ def write_training_curve(work: Path, path: str | Path) -> None:
     table = pd.DataFrame.from_dict(rows, orient='index').sort_index().rename_axis('step')
     with atomic_path(path) as tmp:
         table.to_csv(tmp, float_format='%.6g')
+
+
+def record_training(runner: Runner, work: Path, name: str, scalars: tuple[str, ...],
+                    extra: dict | None = None) -> dict:
+    """A training stage's results: the last values of ``scalars`` and the iteration count (plus
+    ``extra``) in ``metrics/<name>.json`` and MLflow, the loss curve in ``metrics/curves/<name>.csv``."""
+    metrics = {**last_scalars(runner, 'train/loss', *scalars), 'iters': runner.max_iters, **(extra or {})}
+    write_json(f'metrics/{name}.json', metrics)
+    write_training_curve(work, f'metrics/curves/{name}.csv')
+    mlflow.log_metrics({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
+    return metrics
 
 
 def write_json(path: str | Path, data: dict) -> None:

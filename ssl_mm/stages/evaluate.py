@@ -6,13 +6,13 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
-from ..data.sources import DataError
+from ..errors import DataError, exit_on_user_error
 from ..eval import PROTOCOLS, bicubic_upscaler, evaluate, network_upscaler, write_results
 from ..eval.test_sets import load_test_set
 from ..flops import for_cpu_inference, keep_freed_memory_for_reuse
 from ..pruning import load_network
 from ..tracking import stage_run
-from .common import ParamsError, load_params, write_json
+from .common import load_params, write_json
 from .methods import METHODS, final_network, pruned_network
 
 
@@ -25,9 +25,6 @@ def networks() -> dict[str, Path]:
 def main() -> None:
     params = load_params()
     p, data = params['evaluate'], params['data']
-    unknown = set(p['sets']) - set(PROTOCOLS)
-    if unknown:
-        raise ParamsError(f'params.yaml: evaluate.sets has unknown {sorted(unknown)}; known: {sorted(PROTOCOLS)}')
     keep_freed_memory_for_reuse()
     upscalers = {'bicubic': bicubic_upscaler()}
     upscalers.update({name: network_upscaler(for_cpu_inference(load_network(f'{path}.py', f'{path}.pth')))
@@ -45,7 +42,7 @@ def main() -> None:
             protocols[name] = PROTOCOLS[name].with_overrides(max_seq_len=p['max_seq_len'])
             frames += [evaluate(up, clips, protocols[name], method=method) for method, up in upscalers.items()]
         if not frames:
-            raise SystemExit(f'evaluate: no test set available: {unavailable}')
+            raise DataError(f'params.yaml: none of evaluate.sets is available ({unavailable}); add an available set')
         metrics = write_results(pd.concat(frames), 'metrics/eval', protocols)
         write_json('metrics/eval/unavailable.json', unavailable)
         for method in upscalers:
@@ -55,4 +52,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    exit_on_user_error(main)()

@@ -1,13 +1,13 @@
 """Stage finetune: train a pruned network (Charbonnier, plus lambda_tf * Temporal Finetuning
 against the frozen sparsified teacher; lambda_tf = 0 is the released code). Methods without a
 sparsity search (L1-norm) finetune for the search's iterations too: same budget for all."""
-import mlflow
 from mmengine.config import Config
 
+from ..errors import exit_on_user_error
 from ..pruning.checkpoint import load_network, save_network
 from ..tracking import stage_run
-from .common import (configured_iters, editor_of, file_digest, generator_of, last_scalars, run_training,
-                     set_iterations, training_stage, work_dir, write_training_curve, write_json)
+from .common import (configured_iters, editor_of, file_digest, generator_of, record_training, run_training,
+                     set_iterations, training_stage, work_dir)
 from .datasets import dataset_tag
 from .methods import FINETUNED, METHODS, method_argument, model_dir, pruned_network
 
@@ -44,12 +44,8 @@ def main() -> None:
             return
         save_network(generator_of(runner), model_dir(method), 'finetuned',
                      meta=dict(stage='finetune', method=method, lambda_tf=cfg.model.lambda_tf))
-        metrics = last_scalars(runner, 'train/loss', 'train/loss_pix', 'train/loss_tf', 'val/PSNR')
-        metrics['iters'] = runner.max_iters
-        write_json(f'metrics/finetune/{method}.json', metrics)
-        write_training_curve(work, f'metrics/curves/finetune/{method}.csv')
-        mlflow.log_metrics(metrics)
+        record_training(runner, work, f'finetune/{method}', ('train/loss_pix', 'train/loss_tf', 'val/PSNR'))
 
 
 if __name__ == '__main__':
-    main()
+    exit_on_user_error(main)()

@@ -1,10 +1,12 @@
 """Stage prune: pick the units to remove (SSL/ASSL: the penalised set of the search, or a
 re-ranking as the released code; L1-norm: the lowest weight-L1 filters of each layer of the
-dense model), fold the scales and slice the network; measure params, MACs and CPU latency
-against the dense network."""
+dense model), fold the scales and slice the network; export it (MMagic config, ONNX); measure
+params, MACs and CPU latency against the dense network."""
 import mlflow
 import torch
 
+from ..errors import exit_on_user_error
+from ..export import export_onnx
 from ..flops import cost_against_dense
 from ..pruning import final_pruned_set, kept_fraction, load_network, pick_pruned, prune, save_network
 from ..tracking import stage_run
@@ -27,7 +29,10 @@ def main() -> None:
             pruned_set = pick_pruned(net, p['ratio'], **spec.pick)
         compact = prune(net, pruned=pruned_set, round_to=p['round_to'])
         save_network(compact, model_dir(method), 'pruned', meta=dict(stage='prune', method=method, ratio=p['ratio']))
-        metrics = {'kept_unit_fraction': kept_fraction(pruned_set), **cost_against_dense(dense, compact)}
+        # Exported for use outside this repository: <name>_mmagic.py (MMagic's init_model) and ONNX.
+        onnx_diff = export_onnx(compact, model_dir(method) / 'pruned.onnx', frames=3, lr_size=(64, 64))
+        metrics = {'kept_unit_fraction': kept_fraction(pruned_set), 'onnx_max_abs_diff': onnx_diff,
+                   **cost_against_dense(dense, compact)}
         write_json(f'metrics/prune/{method}.json', metrics)
         write_json(f'metrics/kept_channels/{method}.json', {
             'full': net.full_widths, 'kept': {**net.full_widths, **compact.arch['widths']}})
@@ -39,4 +44,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    exit_on_user_error(main)()

@@ -5,6 +5,7 @@ from pathlib import Path
 import mlflow
 import torch
 
+from ..errors import exit_on_user_error
 from ..pruning import load_network
 from ..reports import figures
 from ..reports.readme import write_readme
@@ -37,4 +38,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    exit_on_user_error(main)()

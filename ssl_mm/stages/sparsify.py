@@ -2,15 +2,14 @@
 the start, growing to a ceiling, then held), for SSL (RSC: every block picks its own channels)
 or ASSL-style (hidden-state channels aligned across the blocks of a branch). Writes the
 regularised network and the picked set."""
-import mlflow
 import torch
 
+from ..errors import exit_on_user_error
 from ..io import atomic_path
 from ..pruning.checkpoint import save_network
 from ..pruning.regularization import SSLRegularizationHook
 from ..tracking import stage_run
-from .common import (file_digest, generator_of, last_scalars, run_training, training_stage, work_dir, write_training_curve,
-                     write_json)
+from .common import file_digest, generator_of, record_training, run_training, training_stage, work_dir
 from .datasets import dataset_tag
 from .methods import METHODS, SEARCHED, method_argument, model_dir
 
@@ -33,13 +32,9 @@ def main() -> None:
         save_network(generator_of(runner), model_dir(method), 'sparsified', meta=dict(stage='sparsify'))
         with atomic_path(model_dir(method) / 'sparsify_state.pt') as tmp:
             torch.save(hook.state_dict(), tmp)
-        metrics = last_scalars(runner, 'train/loss', 'train/ssl_lambda', 'train/ssl_picked_scale_mean',
-                               'train/ssl_kept_scale_mean', 'val/PSNR')
-        metrics['iters'] = runner.max_iters
-        write_json(f'metrics/sparsify/{method}.json', metrics)
-        write_training_curve(work, f'metrics/curves/sparsify/{method}.csv')
-        mlflow.log_metrics(metrics)
+        record_training(runner, work, f'sparsify/{method}', ('train/ssl_lambda', 'train/ssl_picked_scale_mean',
+                                                             'train/ssl_kept_scale_mean', 'val/PSNR'))
 
 
 if __name__ == '__main__':
-    main()
+    exit_on_user_error(main)()

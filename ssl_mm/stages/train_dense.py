@@ -9,11 +9,12 @@ import json
 import mlflow
 from mmagic.registry import MODELS
 
+from ..errors import exit_on_user_error
 from ..flops import cost_against_dense, macs_per_frame
 from ..pruning.checkpoint import load_network, save_network
 from ..tracking import stage_run
-from .common import (configured_iters, file_digest, generator_of, last_scalars, run_training, set_iterations,
-                     training_stage, work_dir, write_training_curve, write_json)
+from .common import (configured_iters, file_digest, generator_of, record_training, run_training, set_iterations,
+                     training_stage, work_dir)
 from .datasets import dataset_tag, train_meta_file
 from .methods import final_network, method_argument
 
@@ -59,17 +60,14 @@ def main() -> None:
             return
         net = generator_of(runner)
         save_network(net, out.parent, out.name, meta=dict(stage=f'train_{method}'))
-        metrics = last_scalars(runner, 'train/loss', 'val/PSNR')
-        metrics['iters'] = runner.max_iters
+        extra = {}
         if method == 'lite':
             dense = load_network('models/dense.py', 'models/dense.pth')
-            metrics.update(cost_against_dense(dense, net.cpu().eval()),
-                           mid_channels=net.mid_channels, hr_channels=net.arch['hr_channels'])
-        write_json(f'metrics/train_{method}.json', metrics)
-        write_training_curve(work, f'metrics/curves/train_{method}.csv')
-        mlflow.log_metrics({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
+            extra = dict(cost_against_dense(dense, net.cpu().eval()), mid_channels=net.mid_channels,
+                         hr_channels=net.arch['hr_channels'])
+        record_training(runner, work, f'train_{method}', ('val/PSNR',), extra)
         mlflow.log_artifact(f'{out}.py')
 
 
 if __name__ == '__main__':
-    main()
+    exit_on_user_error(main)()

@@ -1,0 +1,192 @@
+"""``ssl-mm``: use a (pruned) SSL-BasicVSR outside the pipeline.
+
+  ssl-mm infer   CONFIG CHECKPOINT INPUT OUTPUT   upscale a video file or a frame folder
+  ssl-mm flops   CONFIG [CHECKPOINT]              params and MACs per LR frame, by component
+  ssl-mm prune   CONFIG CHECKPOINT --ratio R --out DIR   prune a network physically
+  ssl-mm export  CONFIG CHECKPOINT --onnx FILE    ONNX export, checked against PyTorch
+
+CONFIG/CHECKPOINT: a pair written by the pipeline (``models/<method>/<name>.py|.pth``), its
+``<name>_mmagic.py``, or an MMagic BasicVSR config and checkpoint. Bad input gets one line
+naming the file and the fix (exit status 2).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .errors import DataError, ParamsError, exit_on_user_error
+
+VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv', '.webm')
+
+
+def _network(config: str, checkpoint: str | None = None):
+    import ssl_mm  # noqa: F401  (registers the model; installs the mmcv._ext stand-in)
+    from mmagic.registry import MODELS
+    from mmengine.config import Config
+
+    from .pruning.checkpoint import load_network, network_config
+    if not Path(config).is_file():
+        raise DataError(f'{config}: config not found; pass a network config such as models/ssl/finetuned.py')
+    if checkpoint is None:
+        return MODELS.build(network_config(Config.fromfile(config), config))
+    return load_network(config, checkpoint)
+
+
+def read_input(path: Path) -> np.ndarray:
+    """(t, h, w, 3) uint8 RGB frames of a video file or of a folder of images."""
+    from .data.sources import frame_files, read_clip
+    from .data.video import read_video
+    if path.is_dir():
+        return read_clip(tuple(frame_files(path)))
+    if path.suffix.lower() in VIDEO_SUFFIXES and path.is_file():
+        try:
+            return read_video(path, multiple=1)
+        except (ValueError, OSError, RuntimeError) as err:
+            raise DataError(f'{path}: cannot decode this video ({str(err).splitlines()[0]}); check the file') from None
+    raise DataError(f'{path}: not a frame folder or a video file ({", ".join(VIDEO_SUFFIXES)})')
+
+
+def write_output(frames, out: Path, total: int, fps: float) -> None:
+    """Frames (an iterator of (h, w, 3) uint8 RGB) to an mp4, or to ``%08d.png`` in a folder."""
+    import cv2
+    if out.suffix.lower() in VIDEO_SUFFIXES:
+        import imageio_ffmpeg
+        out.parent.mkdir(parents=True, exist_ok=True)
+        writer = None
+        for frame in frames:
+            if writer is None:
+                writer = imageio_ffmpeg.write_frames(str(out), (frame.shape[1], frame.shape[0]), fps=fps,
+                                                     quality=8, macro_block_size=1)
+                writer.send(None)
+            writer.send(np.ascontiguousarray(frame))
+        if writer is not None:
+            writer.close()
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for i, frame in enumerate(frames):
+        cv2.imwrite(str(out / f'{i:08d}.png'), frame[:, :, ::-1])
+
+
+def infer(args) -> None:
+    from .eval.evaluate import network_upscaler
+    from .flops import for_cpu_inference, keep_freed_memory_for_reuse
+    if args.max_seq_len is not None and args.max_seq_len < 1:
+        raise ParamsError(f'--max-seq-len={args.max_seq_len}: use a positive number of frames')
+    net = _network(args.config, args.checkpoint)
+    lr = read_input(Path(args.input))
+    if args.device == 'cpu':
+        keep_freed_memory_for_reuse()
+        net = for_cpu_inference(net)
+    upscale = network_upscaler(net, args.device)
+    step = args.max_seq_len or len(lr)
+
+    def frames():
+        with tqdm(total=len(lr), unit='frame', desc=f'x{net.upscale_factor} {Path(args.input).name}') as bar:
+            for start in range(0, len(lr), step):
+                out = upscale(lr[start:start + step])
+                for frame in out:
+                    yield np.round(frame * 255).astype(np.uint8)
+                bar.update(len(out))
+
+    write_output(frames(), Path(args.output), len(lr), args.fps)
+    print(f'{len(lr)} frames {lr.shape[2]}x{lr.shape[1]} -> {args.output}')
+
+
+def flops(args) -> None:
+    from .flops import MAC_CONVENTION, complexity
+    net = _network(args.config, args.checkpoint)
+    cost = complexity(net, tuple(args.lr_size))
+    print(MAC_CONVENTION.format(h=args.lr_size[0], w=args.lr_size[1]))
+    for key in ('macs_spynet', 'macs_propagation', 'macs_reconstruction', 'macs_total_without_spynet', 'macs_total'):
+        print(f'  {key.removeprefix("macs_"):<22} {cost[key] / 1e9:12.3f} GMACs')
+    for key in ('params_total', 'params_without_spynet', 'params_scales'):
+        print(f'  {key:<22} {cost[key]:12,d}')
+
+
+def prune_command(args) -> None:
+    from .flops import complexity
+    from .pruning import pick_pruned, prune, save_network
+    net = _network(args.config, args.checkpoint).eval()
+    pruned = pick_pruned(net, args.ratio, args.criterion, scope=args.scope, align_residual=args.align_residual)
+    compact = prune(net, pruned=pruned, round_to=args.round_to)
+    cfg, ckpt = save_network(compact, args.out, args.name, meta=dict(source=str(args.checkpoint), ratio=args.ratio))
+    before, after = complexity(net, tuple(args.lr_size)), complexity(compact, tuple(args.lr_size))
+    print(f'{cfg} + {ckpt} (+ {args.name}_mmagic.py): params {before["params_total"]:,} -> {after["params_total"]:,}, '
+          f'GMACs/frame {before["macs_total"] / 1e9:.2f} -> {after["macs_total"] / 1e9:.2f}')
+
+
+def export(args) -> None:
+    from .export import export_onnx
+    net = _network(args.config, args.checkpoint).eval()
+    worst = export_onnx(net, args.onnx, frames=args.frames, lr_size=tuple(args.lr_size))
+    print(f'{args.onnx}: onnxruntime matches PyTorch (max abs diff {worst:.2e})')
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog='ssl-mm', description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = root.add_subparsers(dest='command', required=True)
+
+    def network_args(p, checkpoint_optional=False):
+        p.add_argument('config', help='network config (.py) written by ssl-mm, or an MMagic BasicVSR config')
+        p.add_argument('checkpoint', nargs='?' if checkpoint_optional else None,
+                       help='its weights (.pth)' + (' (not needed: MACs depend on the config only)' if checkpoint_optional else ''))
+
+    p = sub.add_parser('infer', help='upscale a video file or a folder of frames',
+                       description='Super-resolve every frame of INPUT (a video file or a folder of images) and '
+                                   'write OUTPUT: an .mp4 (H.264) or a folder of %%08d.png. Recurrent, so whole '
+                                   'clips run at once unless --max-seq-len splits them.')
+    network_args(p)
+    p.add_argument('input', help='video file (.mp4, .avi, ...) or folder of LR frames')
+    p.add_argument('output', help='output .mp4, or a folder for PNG frames')
+    p.add_argument('--max-seq-len', type=int, default=None, help='run the clip in chunks of this many frames (memory)')
+    p.add_argument('--device', default='cpu', help='cpu or cuda[:N]')
+    p.add_argument('--fps', type=float, default=25.0, help='frame rate of an .mp4 output')
+    p.set_defaults(run=infer)
+
+    p = sub.add_parser('flops', help='params and MACs per LR frame, by component',
+                       description='Count MACs (fvcore convention, per LR frame, both SPyNet flows included) '
+                                   'and parameters of a network.')
+    network_args(p, checkpoint_optional=True)
+    p.add_argument('--lr-size', type=int, nargs=2, default=[180, 320], metavar=('H', 'W'))
+    p.set_defaults(run=flops)
+
+    p = sub.add_parser('prune', help='prune a network physically at a ratio',
+                       description='Remove the lowest-ranked units and save the smaller network (config, '
+                                   'MMagic config, checkpoint). Without a sparsity search first, this is '
+                                   'one-shot pruning; the pipeline does the full SSL method.')
+    network_args(p)
+    p.add_argument('--ratio', type=float, required=True, help='fraction of scale entries to remove, in (0, 1)')
+    p.add_argument('--criterion', choices=['scale', 'l1'], default='scale', help='|scale| (SSL) or weight L1')
+    p.add_argument('--scope', choices=['global', 'layer'], default='global', help='rank globally or per layer')
+    p.add_argument('--align-residual', action='store_true', help='ASSL-style: one channel set per branch')
+    p.add_argument('--round-to', type=int, default=1, help='round kept widths up to a multiple')
+    p.add_argument('--out', required=True, help='output folder')
+    p.add_argument('--name', default='pruned', help='file name stem')
+    p.add_argument('--lr-size', type=int, nargs=2, default=[180, 320], metavar=('H', 'W'))
+    p.set_defaults(run=prune_command)
+
+    p = sub.add_parser('export', help='ONNX export, checked with onnxruntime',
+                       description='Export to ONNX for a fixed number of frames and LR size (the recurrence is '
+                                   'unrolled), then run onnxruntime and compare with PyTorch.')
+    network_args(p)
+    p.add_argument('--onnx', required=True, help='output .onnx file')
+    p.add_argument('--frames', type=int, default=5)
+    p.add_argument('--lr-size', type=int, nargs=2, default=[64, 64], metavar=('H', 'W'))
+    p.set_defaults(run=export)
+    return root
+
+
+@exit_on_user_error
+def main() -> None:
+    args = parser().parse_args()
+    torch.set_num_threads(int(os.environ.get('SSL_MM_THREADS', torch.get_num_threads())))
+    args.run(args)
+
+
+if __name__ == '__main__':
+    main()

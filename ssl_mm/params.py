@@ -1,0 +1,102 @@
+"""params.yaml: the schema every stage validates before it does any work.
+
+A typo, a value of the wrong type or out of range fails at once with one line that names the
+key, what was found and what is expected, before any result is touched.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from .errors import ParamsError
+from .eval.protocols import PROTOCOLS
+from .pruning.groups import CRITERIA
+from .pruning.regularization import FINAL_PICKS
+
+PARAMS_FILE = Path('params.yaml')
+PROFILES = ('default', 'paper')
+Check = tuple[Callable[[Any], bool], str]  # (is valid, what is expected)
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _integer(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def one_of(*choices) -> Check:
+    return (lambda v: v in choices), f'one of {list(choices)}'
+
+
+PATH_OR_NULL: Check = (lambda v: v is None or isinstance(v, str)), 'a path or null'
+PATH: Check = (lambda v: isinstance(v, str) and bool(v)), 'a path'
+ITERS: Check = (lambda v: v is None or (_integer(v) and v > 0)), 'a positive integer or null (config default)'
+POSITIVE_OR_NULL: Check = (lambda v: v is None or (_number(v) and v > 0)), 'a positive number or null (config default)'
+NON_NEGATIVE: Check = (lambda v: _number(v) and v >= 0), 'a number >= 0'
+RATIO: Check = (lambda v: _number(v) and 0 < v < 1), 'a number in (0, 1), e.g. 0.5'
+SETS: Check = ((lambda v: isinstance(v, list) and bool(v) and all(s in PROTOCOLS for s in v)),
+               f'a non-empty list of {sorted(PROTOCOLS)}')
+
+SCHEMA: dict[str, dict[str, Check] | Check] = {
+    'profile': one_of(*PROFILES),
+    'data': {'prepared': PATH, 'vid4_gt': PATH_OR_NULL, 'reds': PATH_OR_NULL, 'vimeo90k': PATH_OR_NULL,
+             'udm10': PATH_OR_NULL},
+    'train_dense': {'iters': ITERS, 'lr': POSITIVE_OR_NULL},
+    'sparsify': {'iters': ITERS, 'criterion': one_of(*CRITERIA), 'step': POSITIVE_OR_NULL,
+                 'ceiling': POSITIVE_OR_NULL, 'update_interval': ITERS,
+                 'stabilize_iters': ((lambda v: v is None or (_integer(v) and v >= 0)), 'an integer >= 0 or null')},
+    'prune': {'ratio': RATIO, 'final_pick': one_of(*FINAL_PICKS),
+              'round_to': ((lambda v: _integer(v) and v >= 1), 'an integer >= 1')},
+    'finetune': {'iters': ITERS, 'lr': POSITIVE_OR_NULL, 'lambda_tf': NON_NEGATIVE},
+    'baselines': {'tf_lambda': NON_NEGATIVE},
+    'evaluate': {'sets': SETS, 'max_seq_len': ITERS},
+}
+
+
+def _check(path: Path, key: str, value, check: Check) -> None:
+    valid, expected = check
+    if not valid(value):
+        raise ParamsError(f'{path}: {key}={value!r} is invalid: expected {expected}')
+
+
+def validate(params: dict, path: Path = PARAMS_FILE) -> dict:
+    if not isinstance(params, dict):
+        raise ParamsError(f'{path}: expected a mapping of {sorted(SCHEMA)}')
+    for key in params:
+        if key not in SCHEMA:
+            raise ParamsError(f'{path}: unknown key {key!r}; known: {sorted(SCHEMA)}')
+    missing = [k for k in SCHEMA if k not in params]
+    if missing:
+        raise ParamsError(f'{path}: missing group(s) {missing}; copy them from the repository\'s params.yaml')
+    for group, spec in SCHEMA.items():
+        if not isinstance(spec, dict):
+            _check(path, group, params[group], spec)
+            continue
+        value = params[group]
+        if not isinstance(value, dict):
+            raise ParamsError(f'{path}: {group} must be a mapping of {sorted(spec)}')
+        unknown, absent = sorted(set(value) - set(spec)), sorted(set(spec) - set(value))
+        if unknown:
+            raise ParamsError(f'{path}: unknown key {group}.{unknown[0]}; known: {sorted(spec)}')
+        if absent:
+            raise ParamsError(f'{path}: missing key {group}.{absent[0]}; set it (null keeps the config default)')
+        for key, check in spec.items():
+            _check(path, f'{group}.{key}', value[key], check)
+    return params
+
+
+def load_params(path: Path = PARAMS_FILE) -> dict:
+    """params.yaml, validated against SCHEMA."""
+    if not path.is_file():
+        raise ParamsError(f'{path}: not found; run from the repository root')
+    try:
+        params = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, 'problem_mark', None)
+        where = f' at line {mark.line + 1}' if mark else ''
+        raise ParamsError(f'{path}: not valid YAML{where}; fix the syntax') from None
+    return validate(params or {}, path)
