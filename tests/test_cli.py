@@ -130,6 +130,9 @@ def test_bad_input_gets_one_line_and_writes_nothing(network, tmp_path, bikes_fra
     cfg, ckpt = network
     out = tmp_path / 'out'
     _user_error(_cli('infer', cfg, ckpt, tmp_path / 'missing.mp4', out, ok=False), 'missing.mp4', 'not a frame folder')
+    cut = tmp_path / 'cut.mp4'
+    cut.write_bytes(embedded_clip_path('carphone_pristine').read_bytes()[:3000])  # a download cut short
+    _user_error(_cli('infer', cfg, ckpt, cut, out, ok=False), 'cut.mp4: cannot decode this video')
     broken = tmp_path / 'broken'
     broken.mkdir()
     for i in range(3):

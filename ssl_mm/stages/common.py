@@ -15,6 +15,7 @@ import mlflow
 import pandas as pd
 import torch
 from mmengine.config import Config
+from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import CheckpointLoader, Runner
 from mmengine.logging import print_log
@@ -109,6 +110,15 @@ def last_good_checkpoint(work: Path) -> Path | None:
     return None
 
 
+class LastValIterHook(Hook):
+    """Records the iteration of each validation in the message hub (saved in checkpoints)."""
+
+    priority = 'LOWEST'
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        runner.message_hub.update_info('last_val_iter', runner.iter)
+
+
 def run_training(cfg: Config, work: Path, load_from: str | Path | None = None,
                  setup: Callable[[Runner], None] | None = None) -> Runner:
     """Train, resuming from the last good checkpoint of ``work`` if there is one (model,
@@ -121,9 +131,14 @@ def run_training(cfg: Config, work: Path, load_from: str | Path | None = None,
     cfg.resume = checkpoint is not None
     cfg.load_from = str(checkpoint) if checkpoint else (str(load_from) if load_from else None)
     runner = AtomicCheckpointRunner.from_cfg(cfg)
+    runner.register_hook(LastValIterHook())
     if setup is not None:
         setup(runner)
     runner.train()
+    # The last checkpoint is written before the last validation runs, so a run resumed at its
+    # end would report the previous validation's scores: validate again then.
+    if runner.val_loop is not None and runner.message_hub.get_info('last_val_iter') != runner.iter:
+        runner.val()
     return runner
 
 
