@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from ssl_mm.errors import ParamsError
+from ssl_mm.errors import CheckpointError, ParamsError
 from ssl_mm.models import SSLBasicVSRNet
 from ssl_mm.pruning import kept_fraction, load_network, pick_pruned, prune, save_network, scale_groups
 
@@ -133,7 +133,7 @@ def test_pruned_model_saves_and_rebuilds_from_config_alone(tmp_path, real_lr_cli
     with torch.no_grad():
         assert torch.equal(loaded(real_lr_clip), compact(real_lr_clip))
     assert torch.equal(loaded.forward_resblocks.main[2][1].out_idx, compact.forward_resblocks.main[2][1].out_idx)
-    with pytest.raises(FileNotFoundError, match="run the pipeline stage"):
+    with pytest.raises(CheckpointError, match="missing.py: network file missing; run the pipeline stage"):
         load_network(tmp_path / 'missing.py', ckpt_path)
 
 

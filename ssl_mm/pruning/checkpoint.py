@@ -65,7 +65,7 @@ def load_network(cfg_path: str | os.PathLike, ckpt_path: str | os.PathLike,
     """Build the model from its config alone and load its weights (strict)."""
     for path in (cfg_path, ckpt_path):
         if not Path(path).is_file():
-            raise FileNotFoundError(f'{path}: network file missing; run the pipeline stage that writes it (dvc repro)')
+            raise CheckpointError(f'{path}: network file missing; run the pipeline stage that writes it (dvc repro)')
     model = MODELS.build(network_config(Config.fromfile(str(cfg_path)), cfg_path))
     try:
         # Only tensors and plain types inside: the safe loader suffices.
