@@ -51,7 +51,7 @@ def read_input(path: Path) -> np.ndarray:
     raise DataError(f'{path}: not a frame folder or a video file ({", ".join(VIDEO_SUFFIXES)})')
 
 
-def write_output(frames, out: Path, total: int, fps: float) -> None:
+def write_output(frames, out: Path, fps: float) -> None:
     """Frames (an iterator of (h, w, 3) uint8 RGB) to an mp4, or to ``%08d.png`` in a folder."""
     import cv2
     if out.suffix.lower() in VIDEO_SUFFIXES:
@@ -93,7 +93,7 @@ def infer(args) -> None:
                     yield np.round(frame * 255).astype(np.uint8)
                 bar.update(len(out))
 
-    write_output(frames(), Path(args.output), len(lr), args.fps)
+    write_output(frames(), Path(args.output), args.fps)
     print(f'{len(lr)} frames {lr.shape[2]}x{lr.shape[1]} -> {args.output}')
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from ..io import atomic_path
+from ..tracking import git_commit
 from .paper import PAPER_TABLE1
 from .tables import RUN_ROWS, load_json, psnr_ssim, run_costs, run_source
 
@@ -18,14 +19,13 @@ RANKED = ('ssl', 'assl', 'l1_norm', 'lite')  # the pruned/compact methods of the
 
 
 def commit() -> str:
-    try:
-        head = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True,
-                              check=True).stdout.strip()
-        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no', '--', 'ssl_mm', 'configs',
-                                'params.yaml', 'dvc.yaml'], capture_output=True, text=True).stdout.strip()
-        return head + (' + uncommitted changes to code/config/params' if dirty else '')
-    except (OSError, subprocess.CalledProcessError):
+    """HEAD, and whether code, configs or params differ from it (the results would not be HEAD's)."""
+    head = git_commit()
+    if head == 'unknown':
         return 'unknown (not a git checkout)'
+    dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no', '--', 'ssl_mm', 'configs',
+                            'params.yaml', 'dvc.yaml'], capture_output=True, text=True).stdout.strip()
+    return head + (' + uncommitted changes to code/config/params' if dirty else '')
 
 
 def cpu_name() -> str:

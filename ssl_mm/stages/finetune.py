@@ -19,12 +19,11 @@ def lambda_tf(method: str, params: dict) -> float:
 def main() -> None:
     method = method_argument(FINETUNED, __doc__, default='ssl')
     params, cfg = training_stage('finetune', __spec__.name)
-    p, spec = params['finetune'], METHODS[method]
-    source = METHODS[spec.pruned_by or method]
-    if source.search is None:
+    p, owner = params['finetune'], METHODS[method].pruned_by or method  # whose pruned model
+    if METHODS[owner].search is None:
         set_iterations(cfg, configured_iters('finetune', params) + configured_iters('sparsify', params))
     pruned = pruned_network(method)
-    teacher = model_dir(spec.pruned_by or method) / 'sparsified' if source.search else None
+    teacher = model_dir(owner) / 'sparsified' if METHODS[owner].search else None
     cfg.model.generator = Config.fromfile(f'{pruned}.py').model
     cfg.model.lambda_tf = lambda_tf(method, params)
     work = work_dir(f'finetune_{method}', cfg.pretty_text, p, file_digest(f'{pruned}.pth'),

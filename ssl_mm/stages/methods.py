@@ -14,8 +14,7 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Method:
-    label: str                       # its row in our tables
-    paper_row: str | None            # the row of the paper's Table 1 it reproduces
+    """How a method is trained; its table row and paper row are in ``ssl_mm.reports.tables``."""
     search: dict | None = None       # SSLRegularizationHook overrides: a regularised search first
     pick: dict = field(default_factory=dict)  # pick_pruned kwargs when there is no search
     pruned_by: str | None = None     # finetune the pruned model of this method (default: its own)
@@ -23,12 +22,11 @@ class Method:
 
 
 METHODS = {
-    'ssl': Method('SSL', 'SSL', search=dict(align_residual=False)),
-    'ssl_tf': Method('SSL + Temporal Finetuning', None, pruned_by='ssl'),
-    'assl': Method('ASSL-style (aligned residual channels)', 'ASSL', search=dict(align_residual=True)),
-    'l1_norm': Method('L1-norm (per layer, no regularisation)', 'L1-norm',
-                      pick=dict(criterion='l1', scope='layer')),
-    'lite': Method('BasicVSR-lite (dense, SSL MACs, from scratch)', 'BasicVSR-lite', from_scratch=True),
+    'ssl': Method(search=dict(align_residual=False)),       # RSC: each block its own channels
+    'ssl_tf': Method(pruned_by='ssl'),                      # SSL's pruned model + Temporal Finetuning
+    'assl': Method(search=dict(align_residual=True)),       # ASSL-style: aligned residual channels
+    'l1_norm': Method(pick=dict(criterion='l1', scope='layer')),  # Li et al., no regularisation
+    'lite': Method(from_scratch=True),                      # BasicVSR-lite
 }
 SEARCHED = [m for m, spec in METHODS.items() if spec.search is not None]
 PRUNED = [m for m, spec in METHODS.items() if not spec.from_scratch and spec.pruned_by is None]
