@@ -7,11 +7,11 @@ _base_ = [
 
 model = dict(train_cfg=dict(fix_iter=10**9))  # SpyNet frozen for the whole search
 
-# SSL runs 19k iterations at lr 2e-4; Adam moves a scale by at most ~lr per step, so this 400-step
+# SSL runs 19k iterations at lr 2e-4; Adam moves a scale by at most ~lr per step, so this 200-step
 # search raises the lr (and the scales' lr x5) for the penalised scales to actually approach 0.
 optim_wrapper = dict(
     optimizer=dict(lr=1e-3),
     paramwise_cfg=dict(custom_keys={'spynet': dict(lr_mult=0.125), 'act_scale': dict(lr_mult=5.0)}))
 custom_hooks = [dict(type='SSLRegularizationHook', ratio=0.5, step=0.005, ceiling=0.1,
-                     update_interval=5, stabilize_iters=300)]
-train_cfg = dict(max_iters=400, val_interval=200)
+                     update_interval=5, stabilize_iters=100)]
+train_cfg = dict(max_iters=200, val_interval=100)

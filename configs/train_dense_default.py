@@ -3,8 +3,8 @@ _base_ = [
     '_base_/default_runtime.py'
 ]
 
-model = dict(train_cfg=dict(fix_iter=200))
+model = dict(train_cfg=dict(fix_iter=100))  # SPyNet is trained from scratch here (no pretrained weights)
 
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
-param_scheduler = dict(periods=[1200])
-train_cfg = dict(max_iters=1200, val_interval=600)
+param_scheduler = dict(periods=[800])
+train_cfg = dict(max_iters=800, val_interval=400)

@@ -38,21 +38,26 @@ ITERS: Check = (lambda v: v is None or (_integer(v) and v > 0)), 'a positive int
 POSITIVE_OR_NULL: Check = (lambda v: v is None or (_number(v) and v > 0)), 'a positive number or null (config default)'
 NON_NEGATIVE: Check = (lambda v: _number(v) and v >= 0), 'a number >= 0'
 RATIO: Check = (lambda v: _number(v) and 0 < v < 1), 'a number in (0, 1), e.g. 0.5'
+RATIOS: Check = ((lambda v: isinstance(v, list) and bool(v) and len(set(v)) == len(v) and all(RATIO[0](r) for r in v)),
+                 'a non-empty list of distinct numbers in (0, 1), e.g. [0.25, 0.5, 0.75]')
+SEEDS: Check = ((lambda v: isinstance(v, list) and bool(v) and len(set(v)) == len(v)
+                 and all(_integer(s) and s >= 0 for s in v)), 'a non-empty list of distinct integers >= 0, e.g. [0, 1, 2]')
 SETS: Check = ((lambda v: isinstance(v, list) and bool(v) and all(s in PROTOCOLS for s in v)),
                f'a non-empty list of {sorted(PROTOCOLS)}')
 
 SCHEMA: dict[str, dict[str, Check] | Check] = {
     'profile': one_of(*PROFILES),
+    'seeds': SEEDS,
     'data': {'prepared': PATH, 'vid4_gt': PATH_OR_NULL, 'reds': PATH_OR_NULL, 'vimeo90k': PATH_OR_NULL,
              'udm10': PATH_OR_NULL},
     'train_dense': {'iters': ITERS, 'lr': POSITIVE_OR_NULL},
     'sparsify': {'iters': ITERS, 'criterion': one_of(*CRITERIA), 'step': POSITIVE_OR_NULL,
                  'ceiling': POSITIVE_OR_NULL, 'update_interval': ITERS,
                  'stabilize_iters': ((lambda v: v is None or (_integer(v) and v >= 0)), 'an integer >= 0 or null')},
-    'prune': {'ratio': RATIO, 'final_pick': one_of(*FINAL_PICKS),
+    'prune': {'ratios': RATIOS, 'final_pick': one_of(*FINAL_PICKS),
               'round_to': ((lambda v: _integer(v) and v >= 1), 'an integer >= 1')},
     'finetune': {'iters': ITERS, 'lr': POSITIVE_OR_NULL, 'lambda_tf': NON_NEGATIVE},
-    'baselines': {'tf_lambda': NON_NEGATIVE},
+    'baselines': {'ratios': RATIOS, 'tf_lambda': NON_NEGATIVE},
     'evaluate': {'sets': SETS, 'max_seq_len': ITERS},
 }
 
@@ -86,6 +91,9 @@ def validate(params: dict, path: Path = PARAMS_FILE) -> dict:
             raise ParamsError(f'{path}: missing key {group}.{absent[0]}; set it (null keeps the config default)')
         for key, check in spec.items():
             _check(path, f'{group}.{key}', value[key], check)
+    missing = [r for r in params['baselines']['ratios'] if r not in params['prune']['ratios']]
+    if missing:  # SSL + TF finetunes SSL's pruned model, and lite matches SSL's MACs, at these ratios
+        raise ParamsError(f'{path}: baselines.ratios={missing} not in prune.ratios: add them to prune.ratios')
     return params
 
 

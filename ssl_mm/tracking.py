@@ -1,8 +1,14 @@
 """MLflow tracking: one parent run per pipeline execution, one nested run per stage.
 
-Local and server-less: a SQLite backend (``mlflow.db``) and an artifact folder (``mlruns/``) at
-the repository root, both git-ignored. ``mlflow ui --backend-store-uri sqlite:///mlflow.db``
-shows the runs; runs of different prune ratios sit in one table of experiment ``ssl-mm``.
+By default local and server-less: a SQLite backend (``mlflow.db``) and an artifact folder
+(``mlruns/``) at the repository root, both git-ignored. ``mlflow ui --backend-store-uri
+sqlite:///mlflow.db`` shows the runs; runs of different prune ratios sit in one table of
+experiment ``ssl-mm``. With ``MLFLOW_TRACKING_URI`` set (a team's ``mlflow server``, e.g.
+``http://host:5000``) the runs go there instead and the server chooses where artifacts are kept.
+The experiment is tagged as a model-training experiment (``mlflow.experimentKind``). MLflow
+3.17's UI opens an experiment on the GenAI overview (traces, tokens) unless the browser is in its
+"Model training" mode (sidebar switch) or the link carries ``?workflowType=machine_learning``:
+``http://127.0.0.1:5000/#/experiments/<id>/runs?workflowType=machine_learning``.
 
 DVC runs every stage in its own process, so the parent run id is kept in
 ``work_dirs/mlflow_pipeline_run`` while the pipeline runs; the ``report`` stage (the last) closes
@@ -13,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -29,23 +36,59 @@ from .errors import TrackingError
 EXPERIMENT = 'ssl-mm'
 
 
+# MLflow 3's experiment kind: 'custom_model_development' ("Machine learning": runs table) or
+# 'genai_development' (GenAI overview). The UI's experiment-type selector writes this tag, and its
+# view follows it where the UI's per-browser GenAI / Model training switch is off (it is on in 3.17).
+EXPERIMENT_KIND_TAG = 'mlflow.experimentKind'
+EXPERIMENT_KIND = 'custom_model_development'
+
+
 def tracking_uri(root: Path) -> str:
+    """The repository's local store (the default when ``MLFLOW_TRACKING_URI`` is not set)."""
     return f'sqlite:///{(root / "mlflow.db").resolve()}'
 
 
+def _redacted(uri: str) -> str:
+    """``uri`` without a password (``http://user:secret@host`` -> ``http://user:***@host``)."""
+    return re.sub(r'^([a-zA-Z][\w+.-]*://[^/:@]*):[^/@]*@', r'\1:***@', uri)
+
+
 def setup(root: Path = Path('.')) -> str:
-    """Point MLflow at the repository's store; returns the experiment id."""
+    """Point MLflow at ``MLFLOW_TRACKING_URI`` when set, else at the repository's local store;
+    returns the experiment id (created on first use, tagged for the training-runs view)."""
     root = root.resolve()
-    uri = tracking_uri(root)
+    remote = os.environ.get('MLFLOW_TRACKING_URI', '').strip()
+    uri = remote or tracking_uri(root)
     try:
+        if not remote and (root / 'mlflow.db').exists() and not (root / 'mlflow.db').is_file():
+            # MLflow would retry opening it for about 100 s before giving up
+            raise IsADirectoryError('not a file')
         mlflow.set_tracking_uri(uri)
+        if not remote:
+            # set_tracking_uri also exports MLFLOW_TRACKING_URI for subprocesses: undone for the
+            # local store, or a `dvc repro` started from this process (another repository root)
+            # would take this store for a team server and track into it.
+            os.environ.pop('MLFLOW_TRACKING_URI', None)
         experiment = mlflow.get_experiment_by_name(EXPERIMENT)
         if experiment is None:
-            return mlflow.create_experiment(EXPERIMENT, artifact_location=(root / 'mlruns').as_uri())
+            # Local store: artifacts next to mlflow.db. A tracking server (or any store given by
+            # MLFLOW_TRACKING_URI) chooses its own artifact root (proxied or object storage).
+            location = None if remote else (root / 'mlruns').as_uri()
+            return mlflow.create_experiment(EXPERIMENT, artifact_location=location,
+                                            tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
+        if EXPERIMENT_KIND_TAG not in experiment.tags:  # created before the tag, or by hand
+            MlflowClient().set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
         return experiment.experiment_id
-    except Exception as err:  # sqlite/alembic errors: name the store and the fix
+    except Exception as err:  # sqlite/alembic/HTTP errors: name the store and the fix
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else ''
-        raise TrackingError(f'{root / "mlflow.db"}: MLflow store not usable ({type(err).__name__}: {first_line}); '
+        if remote:
+            first_line = first_line.replace(remote, _redacted(remote))
+        cause = f'{type(err).__name__}: {first_line}'
+        if remote:
+            raise TrackingError(f'MLFLOW_TRACKING_URI={_redacted(remote)}: MLflow tracking store not usable ({cause}); '
+                                f'start the server or fix the URI, or unset MLFLOW_TRACKING_URI to track '
+                                f'into {root / "mlflow.db"}') from err
+        raise TrackingError(f'{root / "mlflow.db"}: MLflow store not usable ({cause}); '
                             f'make {root} writable, or delete the file to start a new store') from err
 
 

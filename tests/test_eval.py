@@ -106,3 +106,25 @@ def test_every_protocol_has_a_test_set_loader():
     assert set(TEST_SETS) == set(PROTOCOLS)
     with pytest.raises(ValueError, match='unknown test set'):
         load_test_set('set5', '.')
+
+
+def test_flow_cache_gives_the_same_output_and_is_keyed_by_spynet_and_input(real_lr_clip, tmp_path):
+    import torch
+
+    from ssl_mm.eval.flow_cache import cache_flows
+    torch.manual_seed(0)
+    net = SSLBasicVSRNet(8, 1).eval()
+    with torch.no_grad():
+        fresh = net(real_lr_clip)
+        cached = cache_flows(net, tmp_path)
+        first, again = cached(real_lr_clip), cached(real_lr_clip)  # computed, then read back
+        assert len(list(tmp_path.rglob('*.pt'))) == 1
+        assert torch.equal(first, fresh) and torch.equal(again, fresh)
+        cached(real_lr_clip[:, :3])  # another input: another entry
+        assert len(list(tmp_path.rglob('*.pt'))) == 2
+        other = SSLBasicVSRNet(8, 1).eval()
+        other.load_state_dict(net.state_dict())
+        other.spynet.basic_module[0].basic_module[0].conv.bias.data += 0.1  # another SPyNet: never a hit
+        expected = other(real_lr_clip)
+        assert torch.equal(cache_flows(other, tmp_path)(real_lr_clip), expected)
+        assert len(list(tmp_path.glob('*'))) == 2  # one folder per SPyNet

@@ -1,5 +1,6 @@
 """A miniature of the real pipeline (tiny iteration counts, the embedded real frames) through the
-real DVC and MLflow: caching, re-running only what a param change touches, nested runs."""
+real DVC and MLflow: caching, a new ratio or seed running only its cells, result runs per cell,
+sharing through a DVC remote."""
 import json
 import os
 import shutil
@@ -8,10 +9,12 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
+from ssl_mm.stages.methods import STAGES, Cell, cells
 from ssl_mm.tracking import tracking_uri
 
 
@@ -31,75 +34,114 @@ def mini_repo(repo, tmp_path_factory) -> Path:
     shutil.copytree(repo / 'ssl_mm', root / 'ssl_mm', ignore=shutil.ignore_patterns('__pycache__'))
     shutil.copytree(repo / 'configs', root / 'configs')
     shutil.copy(repo / 'dvc.yaml', root)
+    shutil.copy(repo / '.gitignore', root)
     params = yaml.safe_load((repo / 'params.yaml').read_text())
     params['data']['vid4_gt'] = None  # the embedded clips only, for time
     params['train_dense']['iters'], params['sparsify']['iters'], params['finetune']['iters'] = 6, 8, 6
     params['sparsify'].update(step=0.05, update_interval=2, stabilize_iters=4)
     params['evaluate']['sets'] = ['embedded_bi', 'reds4']  # reds4: not on this machine
-    (root / 'params.yaml').write_text(yaml.safe_dump(params, sort_keys=False))
+    params['prune']['ratios'], params['baselines']['ratios'] = [0.5], [0.5]
+    _write_params(root, params)
     subprocess.run(['git', 'init', '-q'], cwd=root, check=True)
     _dvc(root, 'init', '-q')
     return root
 
 
+def _write_params(root: Path, params: dict) -> None:
+    (root / 'params.yaml').write_text(yaml.safe_dump(params, sort_keys=False))
+
+
 def _ran(result) -> set[str]:
-    return {line.split("'")[1] for line in result.stdout.splitlines() if line.startswith("Running stage '")}
+    return {line.split("'")[1] for line in result.stdout.splitlines()
+            if line.startswith(("Running stage '", "Would run stage '"))} - {'report'}
 
 
-AFTER_DENSE = {'sparsify@ssl', 'sparsify@assl', 'prune@ssl', 'prune@assl', 'prune@l1_norm', 'finetune@ssl',
-               'finetune@ssl_tf', 'finetune@assl', 'finetune@l1_norm', 'train_lite', 'evaluate', 'report'}
-FIGURES = {'psnr_vs_macs.png', 'speedup_vs_mac_ratio.png', 'kept_channels.png', 'scale_distribution.png',
-           'training_curves.png'}
+def _stages_of(params: dict, keep=lambda cell: True) -> set[str]:
+    """The stage names methods.py says the cells of ``params`` run (report excluded)."""
+    names = set()
+    for stage, methods in STAGES.items():
+        for cell in cells(params, [m for m in methods if m != 'dense']) + [
+                Cell('dense', None, s) for s in params['seeds'] if 'dense' in methods]:
+            if keep(cell):
+                names.add(cell.stage_name(stage))
+    return names
 
 
-def test_pipeline_runs_caches_and_reruns_only_what_changed(mini_repo):
+FIGURES = {'psnr_vs_macs.png', 'psnr_vs_ratio.png', 'speedup_vs_mac_ratio.png', 'kept_channels.png',
+           'scale_distribution.png', 'training_curves.png'}
+
+
+def test_pipeline_runs_caches_and_reruns_only_new_cells(mini_repo, tmp_path):
+    params = yaml.safe_load((mini_repo / 'params.yaml').read_text())
     first = _dvc(mini_repo, 'repro')
-    assert _ran(first) == {'prepare_data', 'train_dense'} | AFTER_DENSE
+    assert _ran(first) == {'prepare_data'} | _stages_of(params)
     table = (mini_repo / 'reports' / 'paper_table.md').read_text()
     assert 'ASSL' in table and 'L1-norm' in table and 'not available' in table  # reds4 marked, not dropped
     assert {p.name for p in (mini_repo / 'reports' / 'figures').iterdir()} == FIGURES
     assert 'SSL' in (mini_repo / 'reports' / 'README.md').read_text()
-    for method in ('ssl', 'assl', 'l1_norm'):
-        assert (mini_repo / 'models' / method / 'pruned.py').is_file()
     # The same budget for all: L1-norm finetunes for sparsify + finetune iterations, lite for all three.
-    finetune = json.loads((mini_repo / 'metrics' / 'finetune' / 'l1_norm.json').read_text())
-    assert finetune['iters'] == 8 + 6
-    assert json.loads((mini_repo / 'metrics' / 'train_lite.json').read_text())['iters'] == 6 + 8 + 6
+    assert json.loads((mini_repo / 'metrics/finetune/l1_norm/ratio0.5-seed0.json').read_text())['iters'] == 8 + 6
+    assert json.loads((mini_repo / 'metrics/train/lite/ratio0.5-seed0.json').read_text())['iters'] == 6 + 8 + 6
     plots = _dvc(mini_repo, 'plots', 'show', '--json').stdout
-    assert 'train_dense.csv' in plots and 'kept_channels.png' in plots
+    assert 'seed0.csv' in plots and 'kept_channels.png' in plots
 
     start = time.perf_counter()
     again = _dvc(mini_repo, 'repro')
-    assert _ran(again) == set() and time.perf_counter() - start < 10
+    assert _ran(again) == set() and time.perf_counter() - start < 30
 
-    params = yaml.safe_load((mini_repo / 'params.yaml').read_text())
-    params['prune']['ratio'] = 0.25
-    (mini_repo / 'params.yaml').write_text(yaml.safe_dump(params, sort_keys=False))
+    # A new ratio runs only its cells (SSL and L1-norm, the curve methods); a new seed, only its own.
+    params['prune']['ratios'] = [0.25, 0.5]
+    _write_params(mini_repo, params)
     changed = _dvc(mini_repo, 'repro')
-    assert _ran(changed) == AFTER_DENSE
+    assert _ran(changed) == _stages_of(params, lambda cell: cell.ratio == 0.25)
+    rows = pd.read_csv(mini_repo / 'reports' / 'paper_table.csv')
+    assert sorted(rows.loc[rows['method'] == 'SSL', 'prune ratio']) == [0.25, 0.5]
+    assert sorted(rows.loc[rows['method'] == 'L1-norm (per layer)', 'prune ratio']) == [0.25, 0.5]
+    params['seeds'] = [0, 1]
+    _write_params(mini_repo, params)
+    dry = _dvc(mini_repo, 'repro', '--dry')
+    assert _ran(dry) == _stages_of(params, lambda cell: cell.seed == 1)
+    params['seeds'] = [0]
+    _write_params(mini_repo, params)
 
+    # One MLflow result run per cell, with the cell as params and flat metric names.
     client = MlflowClient(tracking_uri(mini_repo))
     experiment = client.get_experiment_by_name('ssl-mm')
     runs = client.search_runs([experiment.experiment_id])
-    parents = {r.info.run_id: r for r in runs if 'mlflow.parentRunId' not in r.data.tags}
-    sparsify = [r for r in runs if r.data.tags.get('stage') == 'sparsify@ssl']
-    assert len(parents) == 2 and all(r.info.status == 'FINISHED' for r in parents.values())
+    parents = {r.info.run_id for r in runs if 'mlflow.parentRunId' not in r.data.tags}
+    assert len(parents) == 2
+    results = client.search_runs([experiment.experiment_id], "params.method = 'ssl'")
+    assert sorted(r.data.params['prune_ratio'] for r in results) == ['0.25', '0.5']
+    for run in results:
+        assert run.data.tags['mlflow.parentRunId'] in parents
+        assert {'seed', 'lambda_tf', 'profile'} <= set(run.data.params)
+        assert {'embedded_bi_psnr_y', 'embedded_bi_ssim_y', 'gmacs', 'gmacs_without_spynet', 'params_m',
+                'mac_ratio', 'cpu_speedup'} <= set(run.data.metrics)
+    sparsify = [r for r in runs if r.data.tags.get('stage', '').startswith('sparsify_ssl@')]
     assert sorted(r.data.tags['prune_ratio'] for r in sparsify) == ['0.25', '0.5']
-    assert all(r.data.tags['mlflow.parentRunId'] in parents for r in sparsify)
-    assert all(r.data.metrics['train_ssl_lambda'] > 0 for r in sparsify)
-    prune_runs = [r for r in runs if r.data.tags.get('stage') == 'prune@ssl']
-    assert sorted(round(r.data.metrics['kept_unit_fraction'], 2) for r in prune_runs) == [0.5, 0.75]
+
+    # A team shares results through a DVC remote: a second clone pulls them and has nothing to run.
+    remote, clone = tmp_path / 'remote', tmp_path / 'clone'
+    _dvc(mini_repo, 'remote', 'add', '-d', 'team', str(remote))
+    _dvc(mini_repo, 'push')
+    subprocess.run(['git', 'add', '-A'], cwd=mini_repo, check=True)
+    subprocess.run(['git', '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'results'], cwd=mini_repo,
+                   check=True)
+    subprocess.run(['git', 'clone', '-q', str(mini_repo), str(clone)], check=True)
+    _dvc(clone, 'pull')
+    assert (clone / 'models' / 'ssl' / 'ratio0.25-seed0' / 'finetuned.pth').is_file()
+    assert _ran(_dvc(clone, 'repro')) == set()
 
 
 @pytest.mark.parametrize('mutate,message', [
-    (lambda p: p['prune'].update(ratio=1.5), 'params.yaml: prune.ratio=1.5 is invalid: expected a number in (0, 1)'),
+    (lambda p: p['prune'].update(ratios=[1.5]), 'params.yaml: prune.ratios=[1.5] is invalid: expected a non-empty list'),
     (lambda p: p['sparsify'].update(criterion='L2'), "params.yaml: sparsify.criterion='L2' is invalid"),
     (lambda p: p['data'].update(prepared=None), 'params.yaml: data.prepared=None is invalid: expected a path'),
 ])
 def test_bad_params_fail_in_one_line_and_keep_earlier_results(mini_repo, mutate, message):
     """Runs after the pipeline test (same module): the outputs of that run must survive."""
-    kept = [mini_repo / 'models' / 'ssl' / 'sparsified.pth', mini_repo / 'metrics' / 'prune' / 'ssl.json',
-            mini_repo / 'reports' / 'paper_table.md', mini_repo / 'models' / 'dense.pth']
+    kept = [mini_repo / 'models/ssl/ratio0.5-seed0/sparsified.pth', mini_repo / 'metrics/prune/ssl/ratio0.5-seed0.json',
+            mini_repo / 'reports' / 'paper_table.md', mini_repo / 'models/dense/seed0/dense.pth']
     before = {path: path.read_bytes() for path in kept}
     good = (mini_repo / 'params.yaml').read_text()
     params = yaml.safe_load(good)

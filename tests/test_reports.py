@@ -1,7 +1,7 @@
-"""The paper table, figures and README from given metrics files: right numbers in the right
-cells, unavailable sets marked (never dropped), the paper's numbers beside ours."""
+"""The paper table, figures and README from given metrics files (in the layout of
+stages/methods.py): right numbers in the right cells, mean ± std over seeds, one row per (method,
+ratio), unavailable sets marked (never dropped), the paper's numbers below ours."""
 import json
-import math
 
 import matplotlib.image
 import pytest
@@ -9,12 +9,13 @@ import yaml
 
 from ssl_mm.reports import figures
 from ssl_mm.reports.readme import reading, write_readme
+from ssl_mm.reports.results import collect, over_seeds
 from ssl_mm.reports.tables import build_paper_table, write_paper_table
+from ssl_mm.stages.methods import cells
 
-COST = dict(macs_total=40e9, macs_total_without_spynet=1.5e9, params_without_spynet=16000,
-            cpu_seconds_per_frame=0.15, lr_height=180, lr_width=320)
-DENSE = dict(COST, macs_total=47e9, macs_total_without_spynet=7.6e9, params_without_spynet=64000,
-             cpu_seconds_per_frame=0.18)
+# Vid4 PSNR of each network at ratio 0.5 (0.25: 0.1 dB higher), seed 0; seed 1 adds 0.04 dB.
+PSNR = {'bicubic': 23.78, 'dense': 24.22, 'ssl': 24.29, 'ssl_pruned': 24.10, 'l1_norm': 24.01, 'assl': 24.2,
+        'ssl_tf': 24.27, 'lite': 23.95}
 
 
 def _write(path, data):
@@ -23,80 +24,85 @@ def _write(path, data):
 
 
 @pytest.fixture
-def metrics(tmp_path):
-    root = tmp_path / 'metrics'
-    psnr = {'bicubic': 23.78, 'dense': 24.22, 'ssl': 24.29, 'l1_norm': 24.01, 'lite': 23.95}
-    _write(root / 'eval' / 'metrics.json', {
-        name: {'embedded_bi': {'psnr_y': value + 6, 'ssim_y': 0.86},
-               'vid4_bi': {'psnr_y': value, 'ssim_y': 0.6719}} for name, value in psnr.items()})
-    _write(root / 'eval' / 'unavailable.json', {'reds4': 'REDS root not set in params.yaml'})
-    _write(root / 'prune' / 'ssl.json', {'model': COST, 'dense': DENSE, 'mac_ratio': 47 / 40, 'cpu_speedup': 1.2})
-    _write(root / 'prune' / 'l1_norm.json', {'model': dict(COST, macs_total=41e9), 'dense': DENSE,
-                                              'mac_ratio': 47 / 41, 'cpu_speedup': 1.1})
-    for name, iters in (('train_dense.json', 1200), ('sparsify/ssl.json', 400), ('finetune/ssl.json', 800)):
-        _write(root / name, {'iters': iters})
-    return root
-
-
-@pytest.fixture
 def params(repo):
     params = yaml.safe_load((repo / 'params.yaml').read_text())
     params['evaluate']['sets'] = ['embedded_bi', 'vid4_bi', 'reds4']
+    params['prune']['ratios'], params['baselines']['ratios'], params['seeds'] = [0.25, 0.5], [0.5], [0, 1]
     return params
 
 
-def _row(table, method, source):
-    rows = table[(table['method'] == method) & table['source'].str.startswith(source)]
-    assert len(rows) == 1, (method, source)
-    return rows.iloc[0]
+@pytest.fixture
+def metrics(params, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for cell in cells(params):
+        if cell.method == 'assl':
+            continue  # not run yet: absent from the table, nothing invented
+        names = {'dense': ['dense', 'bicubic'], 'ssl': ['ssl', 'ssl_pruned']}.get(cell.method, [cell.method])
+        shift = 0.04 * cell.seed + (0.1 if cell.ratio == 0.25 else 0)
+        _write(cell.eval_dir / 'metrics.json', {name: {
+            'embedded_bi': {'psnr_y': PSNR[name] + 6 + shift, 'ssim_y': 0.86},
+            'vid4_bi': {'psnr_y': PSNR[name] + shift, 'ssim_y': 0.6719}} for name in names})
+        _write(cell.eval_dir / 'unavailable.json', {'reds4': 'REDS root not set in params.yaml'})
+        gmacs = 47.0 if cell.method == 'dense' else 40.0 + (cell.ratio or 0)
+        _write(cell.eval_dir / 'cost.json', {'params_m': 0.016, 'gmacs': gmacs, 'gmacs_without_spynet': gmacs - 39.3,
+                                             'mac_ratio': 47 / gmacs, 'cpu_speedup': 1.1})
+    return tmp_path
 
 
-def test_table_puts_reference_and_reproduced_numbers_in_their_cells(metrics, params):
-    table = build_paper_table(metrics, params)
-    ssl = _row(table, 'SSL', 'this run')
-    assert ssl['vid4_bi'] == '24.29 / 0.6719' and ssl['embedded_bi'] == '30.29 / 0.8600'
-    assert ssl['source'] == 'this run (default profile, 1200/400/800 it. dense/sparsify/finetune)'
-    assert ssl['GMACs/frame'] == pytest.approx(40.0) and ssl['GMACs/frame w/o SPyNet'] == pytest.approx(1.5)
-    assert ssl['MAC ratio'] == pytest.approx(47 / 40) and ssl['CPU speed-up'] == pytest.approx(1.2)
-    assert ssl['params (M, w/o SPyNet)'] == pytest.approx(0.016)
-    assert _row(table, 'BasicVSR (dense)', 'this run')['GMACs/frame'] == pytest.approx(47.0)
-    assert _row(table, 'L1-norm (per layer)', 'this run')['GMACs/frame'] == pytest.approx(41.0)
-    paper = _row(table, 'SSL', 'paper')
-    assert paper['vid4_bi'] == '27.15 / 0.8208' and paper['reds4'] == '31.06 / 0.8833'
-    assert paper['params (M, w/o SPyNet)'] == 1.0 and math.isnan(paper['GMACs/frame'])
-    assert paper['embedded_bi'] == 'not in paper'
-    # Side by side: each paper row comes right after ours for the same method.
-    index = table.index[(table['method'] == 'SSL') & table['source'].str.startswith('this run')][0]
-    assert table.loc[index + 1, 'source'] == 'paper (Table 1)' and table.loc[index + 1, 'method'] == 'SSL'
+def test_table_has_a_row_per_method_and_ratio_with_mean_and_std_over_seeds(metrics, params):
+    results, unavailable = collect(params)
+    table = build_paper_table(results, unavailable, params)
+    ssl = table[table['method'] == 'SSL'].set_index('prune ratio')
+    assert list(ssl.index) == [0.25, 0.5] and set(ssl['seeds']) == {2}
+    # mean of 24.29 and 24.33; sample std of the two = 0.04 / sqrt(2)
+    assert ssl.loc[0.5, 'vid4_bi'] == '24.31 ± 0.03 / 0.6719' and ssl.loc[0.25, 'vid4_bi'] == '24.41 ± 0.03 / 0.6719'
+    assert ssl.loc[0.5, 'GMACs/frame'] == pytest.approx(40.5) and ssl.loc[0.5, 'MAC ratio'] == pytest.approx(47 / 40.5)
+    dense = table[table['method'] == 'BasicVSR (dense)'].iloc[0]
+    assert dense['vid4_bi'] == '24.24 ± 0.03 / 0.6719' and dense['GMACs/frame'] == pytest.approx(47.0)
+    assert len(table[table['method'] == 'L1-norm (per layer)']) == 2 and 'ASSL' not in ' '.join(table['method'])
+    assert set(table['reds4']) == {'not available'} and set(table['vid4_bd']) == {'not run'}
+    assert list(table['method'])[:3] == ['Bicubic', 'BasicVSR (dense)', 'SSL']
 
 
-def test_missing_sets_and_methods_are_marked_not_dropped(metrics, params):
-    table = build_paper_table(metrics, params)
-    ours = table[table['source'].str.startswith('this run')]
-    assert len(ours) == 8  # every method has its row, measured or not
-    assert set(ours['reds4']) == {'not available'}  # requested, not on this machine
-    assert set(ours['vid4_bd']) == {'not run'}  # not requested (BD models)
-    assd = _row(table, 'ASSL-style (aligned residual channels)', 'this run')  # no metrics at all
-    assert assd['vid4_bi'] == 'not run' and math.isnan(assd['GMACs/frame'])
-    assert table[['reds4', 'vid4_bi', 'vid4_bd']].notna().all().all()
+def test_one_seed_shows_no_spread(metrics, params):
+    params['seeds'] = [0]
+    results, unavailable = collect(params)
+    table = build_paper_table(results, unavailable, params)
+    assert table[table['method'] == 'SSL']['vid4_bi'].tolist() == ['24.39 / 0.6719', '24.29 / 0.6719']
+    assert any('One seed' in line for line in reading(results, params))
 
 
-def test_written_table_states_its_conventions(metrics, params, tmp_path):
-    csv_path, md_path = write_paper_table(build_paper_table(metrics, params), tmp_path / 'reports', params)
-    text = md_path.read_text()
-    assert '180x320' in text and 'paper (Table 1)' in text and 'not available' in text
-    assert csv_path.read_text().splitlines()[0].startswith('method,source,"params (M, w/o SPyNet)",GMACs/frame')
+def test_written_table_states_its_conventions_and_the_paper(metrics, params):
+    results, unavailable = collect(params)
+    paths = write_paper_table(results, build_paper_table(results, unavailable, params), metrics / 'reports', params)
+    text = (metrics / 'reports' / 'paper_table.md').read_text()
+    assert '180x320' in text and '## The paper (Table 1)' in text and '27.15 / 0.8208' in text
+    assert 'mean ± sample std over seeds' in text
+    per_seed = (metrics / 'reports' / 'results_per_seed.csv').read_text().splitlines()
+    assert per_seed[0] == 'method,ratio,seed,set,psnr,ssim,params_m,gmacs,gmacs_without_spynet,mac_ratio,cpu_speedup'
+    assert len(paths) == 3
 
 
-def test_figures_and_readme_are_written(metrics, params, tmp_path):
-    out = tmp_path / 'figures'
-    made = [figures.psnr_vs_macs(metrics, params['evaluate']['sets'], 'default', out / 'psnr.png'),
-            figures.speedup_vs_mac_ratio(metrics, 'default', out / 'speed.png')]
+def test_figures_and_readme_are_written(metrics, params):
+    results, unavailable = collect(params)
+    out = metrics / 'figures'
+    made = [figures.psnr_vs_macs(results, params['evaluate']['sets'], 'default', out / 'psnr.png'),
+            figures.psnr_vs_ratio(results, params['evaluate']['sets'], 'default', out / 'ratio.png'),
+            figures.speedup_vs_mac_ratio(results, 'default', out / 'speed.png')]
     for path in made:
         image = matplotlib.image.imread(path)
         assert image.shape[0] > 300 and image.shape[1] > 300 and image.std() > 0.01  # drawn, not blank
-    lines = reading(metrics, params['evaluate']['sets'])
-    assert any('**vid4_bi**: SSL 24.29 dB; +0.28 dB vs L1-norm (per layer) (paper: +0.28 dB)' in line
-               for line in lines), lines
-    readme = write_readme(tmp_path, metrics, params, made).read_text()
+    lines = reading(results, params)
+    # SSL 24.31 +- 0.028 vs L1-norm 24.03 +- 0.028 at 0.5: a lead larger than the seed spread.
+    assert any(line.startswith('**vid4_bi, ratio 0.5**: SSL 24.31 dB; +0.28 dB vs L1-norm (per layer) (larger than '
+                               'the seed spread, std 0.03 / 0.03)') for line in lines), lines
+    # vs SSL + TF: +0.02 dB, smaller than the spread.
+    assert any('+0.02 dB vs SSL + Temporal Finetuning (not larger than the seed spread' in line for line in lines)
+    readme = write_readme(metrics, results, unavailable, params, made).read_text()
     assert 'reds4 (REDS root not set in params.yaml)' in readme and '](figures/psnr.png)' in readme
+    assert 'bit-identical' in readme
+
+
+def test_over_seeds_counts_seeds(metrics, params):
+    summary = over_seeds(collect(params)[0])
+    assert set(summary['seeds']) == {2}

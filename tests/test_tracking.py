@@ -1,9 +1,73 @@
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
 import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
 from ssl_mm.errors import TrackingError
-from ssl_mm.tracking import MLflowActiveRunBackend, finish_pipeline_run, setup, stage_run
+from ssl_mm.tracking import (EXPERIMENT_KIND, EXPERIMENT_KIND_TAG, MLflowActiveRunBackend, finish_pipeline_run, setup,
+                             stage_run, tracking_uri)
+
+
+@pytest.fixture(autouse=True)
+def local_store_by_default(monkeypatch):
+    """A team server exported in the shell must not receive these tests' runs."""
+    monkeypatch.delenv('MLFLOW_TRACKING_URI', raising=False)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def mlflow_server(db: Path, artifacts: Path, timeout: float = 120) -> Iterator[str]:
+    """A real ``mlflow server`` on a free local port over the SQLite store ``db``, serving (proxying)
+    artifacts into ``artifacts``; yields its URL and stops it (its whole process group) after."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith('MLFLOW_')}
+    env.update(MLFLOW_DISABLE_TELEMETRY='true', DO_NOT_TRACK='true')
+    log = db.with_name(f'{db.stem}.server.log')
+    cmd = [sys.executable, '-m', 'mlflow', 'server', '--host', '127.0.0.1', '--port', str(port), '--workers', '1',
+           '--backend-store-uri', f'sqlite:///{db.resolve()}', '--artifacts-destination', str(artifacts.resolve())]
+    with open(log, 'wb') as out:
+        proc = subprocess.Popen(cmd, cwd=db.parent, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    url = f'http://127.0.0.1:{port}'
+    no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f'mlflow server exited with {proc.returncode}: {log.read_text()[-3000:]}')
+            try:
+                with no_proxy.open(f'{url}/health', timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f'mlflow server did not answer on {url} within {timeout:.0f} s: {log.read_text()[-3000:]}')
+            time.sleep(0.3)
+        yield url
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def test_stage_runs_nest_under_one_pipeline_run_per_execution(tmp_path, monkeypatch):
@@ -35,3 +99,76 @@ def test_unusable_store_is_named_in_one_line(tmp_path, damage):
     with pytest.raises(TrackingError, match=r'mlflow.db: MLflow store not usable \(.*\); make .* writable') as err:
         setup(tmp_path)
     assert '\n' not in str(err.value)
+
+
+def test_experiment_is_tagged_for_the_training_runs_view(tmp_path):
+    """MLflow 3 keeps the experiment's kind in a tag (its UI's experiment-type selector writes the
+    same tag): a new experiment gets it, an old one without it gets it, a kind set by hand stays."""
+    fresh = tmp_path / 'fresh'
+    fresh.mkdir()
+    new = setup(fresh)
+    assert MlflowClient(tracking_uri(fresh)).get_experiment(new).tags == {EXPERIMENT_KIND_TAG: EXPERIMENT_KIND}
+    assert (EXPERIMENT_KIND_TAG, EXPERIMENT_KIND) == ('mlflow.experimentKind', 'custom_model_development')
+
+    client = MlflowClient(tracking_uri(tmp_path))
+    old = client.create_experiment('ssl-mm', artifact_location=(tmp_path / 'mlruns').as_uri())  # before the tag
+    assert setup(tmp_path) == old
+    assert client.get_experiment(old).tags == {'mlflow.experimentKind': 'custom_model_development'}
+    client.set_experiment_tag(old, 'mlflow.experimentKind', 'genai_development')
+    assert setup(tmp_path) == old
+    assert client.get_experiment(old).tags['mlflow.experimentKind'] == 'genai_development'
+
+
+def test_local_store_stays_private_to_its_repository(tmp_path):
+    """mlflow.set_tracking_uri exports MLFLOW_TRACKING_URI: taken back for the local store, or a
+    second root (a `dvc repro` started from this process) would track into the first one's store."""
+    first, second = tmp_path / 'first', tmp_path / 'second'
+    first.mkdir(), second.mkdir()
+    setup(first)
+    assert 'MLFLOW_TRACKING_URI' not in os.environ
+    with stage_run('prepare_data', {'k': 1}, {}, root=second):
+        pass
+    assert (second / 'mlflow.db').is_file()
+    assert MlflowClient(tracking_uri(first)).search_runs([setup(first)]) == []
+
+
+def test_runs_go_to_the_tracking_server_named_by_MLFLOW_TRACKING_URI(tmp_path, monkeypatch):
+    server, work = tmp_path / 'server', tmp_path / 'work'
+    server.mkdir(), work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv('NO_PROXY', '127.0.0.1,localhost')
+    with mlflow_server(server / 'server.db', server / 'artifacts') as url:
+        monkeypatch.setenv('MLFLOW_TRACKING_URI', url)
+        with stage_run('sparsify@ssl-0.5-0', {'ratio': 0.5, 'nested': {'k': 1}}, {'prune_ratio': 0.5}, root=work):
+            mlflow.log_metric('kept', 0.5)
+            mlflow.log_text('hello', 'note.txt')
+        finish_pipeline_run(work)
+
+        client = MlflowClient(url)
+        experiment = client.get_experiment_by_name('ssl-mm')
+        assert experiment.tags['mlflow.experimentKind'] == 'custom_model_development'
+        assert experiment.artifact_location.startswith('mlflow-artifacts:')  # chosen by the server
+        runs = client.search_runs([experiment.experiment_id])
+        [parent] = [r for r in runs if 'mlflow.parentRunId' not in r.data.tags]
+        [stage] = [r for r in runs if 'mlflow.parentRunId' in r.data.tags]
+        assert parent.info.status == 'FINISHED' and parent.data.tags['prune_ratio'] == '0.5'
+        assert stage.data.tags['mlflow.parentRunId'] == parent.info.run_id
+        assert stage.info.run_name == stage.data.tags['stage'] == 'sparsify@ssl-0.5-0'
+        assert stage.data.params == {'ratio': '0.5', 'nested.k': '1'} and stage.data.metrics == {'kept': 0.5}
+        [note] = (server / 'artifacts').rglob('note.txt')  # uploaded through the server
+        assert stage.info.run_id in note.parts and note.read_text() == 'hello'
+    assert os.environ['MLFLOW_TRACKING_URI'] == url
+    assert sorted(p.name for p in work.iterdir()) == ['work_dirs']  # no mlflow.db, no mlruns/
+
+
+def test_unreachable_tracking_server_is_named_in_one_line(tmp_path, monkeypatch):
+    port = free_port()  # nothing listens there
+    monkeypatch.setenv('MLFLOW_TRACKING_URI', f'http://ci:s3cret@127.0.0.1:{port}')
+    monkeypatch.setenv('MLFLOW_HTTP_REQUEST_MAX_RETRIES', '0')
+    monkeypatch.setenv('MLFLOW_HTTP_REQUEST_TIMEOUT', '5')
+    monkeypatch.setenv('NO_PROXY', '127.0.0.1,localhost')
+    with pytest.raises(TrackingError, match=rf'^MLFLOW_TRACKING_URI=http://ci:\*\*\*@127.0.0.1:{port}: MLflow tracking '
+                                            r'store not usable \(.+\); start the server or fix the URI, or unset') as err:
+        setup(tmp_path)
+    assert '\n' not in str(err.value) and 's3cret' not in str(err.value)
+    assert not (tmp_path / 'mlflow.db').exists()

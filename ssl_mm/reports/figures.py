@@ -16,12 +16,14 @@ import torch  # noqa: E402
 
 from ..io import atomic_path  # noqa: E402
 from ..pruning.groups import scale_groups  # noqa: E402
+from ..stages.methods import METHODS, REFERENCES, SSL_BEFORE_FINETUNING  # noqa: E402
 from .paper import PAPER_TABLE1  # noqa: E402
-from .tables import RUN_ROWS, load_json, psnr_ssim, run_costs  # noqa: E402
+from .results import label, load_json, over_seeds  # noqa: E402
 
 MAC_NOTE = 'MACs per LR frame at 180x320 (fvcore convention)'
-COLORS = dict(zip(RUN_ROWS, plt.get_cmap('tab10').colors))
-PRUNED_METHODS = ('ssl', 'assl', 'l1_norm')
+NAMES = [*REFERENCES, *METHODS, SSL_BEFORE_FINETUNING]
+COLORS = dict(zip(NAMES, plt.get_cmap('tab10').colors))
+MARKERS = dict(zip(NAMES, 'vD*os^Px'))
 
 plt.rcParams.update({'font.size': 10, 'axes.grid': True, 'grid.alpha': 0.3, 'savefig.dpi': 130})
 
@@ -35,77 +37,122 @@ def save(fig: plt.Figure, path: Path, layout: bool = True) -> Path:
     return path
 
 
-def psnr_vs_macs(metrics_dir: Path, sets: list[str], profile: str, out: Path) -> Path:
-    """PSNR against MACs (SPyNet excluded: it is the same in every model) for every evaluated
-    set, and the paper's Table 1 Vid4 PSNR against its parameter count (it reports no MACs)."""
-    evaluation, costs = load_json(metrics_dir / 'eval' / 'metrics.json'), run_costs(metrics_dir)
-    sets = [s for s in sets if any(s in evaluation.get(m, {}) for m in RUN_ROWS)]
-    fig, axes = plt.subplots(1, len(sets) + 1, figsize=(5 * (len(sets) + 1), 4.8), squeeze=False)
-    for ax, set_name in zip(axes[0], sets):
-        bicubic = evaluation.get('bicubic', {}).get(set_name)
-        for name, (label, _, _) in RUN_ROWS.items():
-            values = evaluation.get(name, {}).get(set_name)
-            if name == 'bicubic' or not values or name not in costs:
-                continue
-            gmacs = costs[name]['cost']['macs_total_without_spynet'] / 1e9
-            ax.plot(gmacs, psnr_ssim(values)[0], 'o', ms=8, color=COLORS[name], label=label)
-        note = f' (Bicubic {psnr_ssim(bicubic)[0]:.2f})' if bicubic else ''
-        ax.set(title=f'{set_name}, this run{note}', xlabel='GMACs per LR frame, without SPyNet',
+def _panels(summary: pd.DataFrame, sets: list[str], extra: int = 0):
+    sets = [s for s in sets if s in set(summary['set'])]
+    fig, axes = plt.subplots(1, len(sets) + extra, figsize=(5.2 * (len(sets) + extra), 4.8), squeeze=False)
+    return fig, axes[0], sets
+
+
+def _curve(ax, rows: pd.DataFrame, x: str, name: str, annotate: bool = True) -> None:
+    """One method across its ratios: mean PSNR, error bars = std over seeds (when > 1 seed)."""
+    rows = rows.sort_values('ratio')
+    yerr = rows['psnr_std'] if rows['seeds'].max() > 1 else None
+    ax.errorbar(rows[x], rows['psnr'], yerr=yerr, fmt='-' + MARKERS[name], ms=7, capsize=3, color=COLORS[name],
+                label=label(name) + (f' ({int(rows["seeds"].max())} seeds)' if yerr is not None else ''))
+    if annotate and x != 'ratio':
+        for _, r in rows.iterrows():
+            ax.annotate(f'{r["ratio"]:g}', (r[x], r['psnr']), fontsize=7, xytext=(4, 4), textcoords='offset points')
+
+
+def _references(ax, rows: pd.DataFrame, x: str | None) -> None:
+    for name, style in (('dense', '-'), ('bicubic', ':')):
+        ref = rows[rows['method'] == name]
+        if ref.empty:
+            continue
+        psnr = ref['psnr'].iloc[0]
+        if x == 'gmacs_without_spynet' and name == 'dense':
+            ax.plot(ref[x].iloc[0], psnr, MARKERS[name], ms=9, color=COLORS[name], label=f'{label(name)} {psnr:.2f}')
+        else:
+            ax.axhline(psnr, ls=style, lw=1, color=COLORS[name], label=f'{label(name)} {psnr:.2f}')
+
+
+def psnr_vs_macs(results: pd.DataFrame, sets: list[str], profile: str, out: Path) -> Path:
+    """PSNR against MACs (SPyNet excluded: it is the same in every model), one line per method
+    across its prune ratios (each point labelled with its ratio, error bars over seeds), and the
+    paper's Table 1 Vid4 PSNR against its parameter count (it reports no MACs)."""
+    summary = over_seeds(results)
+    fig, axes, sets = _panels(summary, sets, extra=1)
+    for ax, set_name in zip(axes, sets):
+        rows = summary[summary['set'] == set_name]
+        _references(ax, rows, 'gmacs_without_spynet')
+        for name in METHODS:
+            if name in set(rows['method']):
+                _curve(ax, rows[rows['method'] == name], 'gmacs_without_spynet', name)
+        ax.set(title=f'{set_name}, this run (point labels: prune ratio)', xlabel='GMACs per LR frame, without SPyNet',
                ylabel='PSNR (dB)')
-        ax.margins(x=0.15, y=0.15)
-    ax = axes[0][-1]
-    for method, (params_m, results) in PAPER_TABLE1.items():
-        if params_m is not None and 'vid4_bi' in results:
-            ax.plot(params_m, results['vid4_bi'][0], 's', ms=8, color=COLORS[_run_name(method)])
-            ax.annotate(method, (params_m, results['vid4_bi'][0]), fontsize=8, xytext=(6, -3),
-                        textcoords='offset points')
-    ax.set(title='vid4_bi, paper Table 1 (no MACs published)', xlabel='params (M, without SPyNet)',
-           ylabel='PSNR (dB)')
+        ax.margins(x=0.1, y=0.1)
+    ax = axes[-1]
+    for method, (params_m, paper) in PAPER_TABLE1.items():
+        if params_m is not None and 'vid4_bi' in paper:
+            name = next((n for n in NAMES if n in REFERENCES and REFERENCES[n][1] == method), None) or next(
+                (n for n, m in METHODS.items() if m.paper_row == method), 'ssl')
+            ax.plot(params_m, paper['vid4_bi'][0], MARKERS[name], ms=8, color=COLORS[name])
+            ax.annotate(method, (params_m, paper['vid4_bi'][0]), fontsize=8, xytext=(6, -3), textcoords='offset points')
+    ax.set(title='vid4_bi, paper Table 1 (no MACs published)', xlabel='params (M, without SPyNet)', ylabel='PSNR (dB)')
     ax.margins(x=0.2, y=0.15)
-    handles, labels = axes[0][0].get_legend_handles_labels()
+    handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc='lower center', ncol=4, fontsize=8, frameon=False)
     fig.suptitle(f'PSNR vs cost ({profile} profile); {MAC_NOTE}; SPyNet (unpruned) adds the same MACs to every model',
                  fontsize=10)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
     return save(fig, out, layout=False)
 
 
-def _run_name(paper_row: str) -> str:
-    return next(name for name, (_, row, _) in RUN_ROWS.items() if row == paper_row)
+def psnr_vs_ratio(results: pd.DataFrame, sets: list[str], profile: str, out: Path) -> Path:
+    """PSNR against the prune ratio, one line per method (error bars over seeds), the dense
+    model and Bicubic as horizontal lines."""
+    summary = over_seeds(results)
+    fig, axes, sets = _panels(summary, sets)
+    for ax, set_name in zip(axes, sets):
+        rows = summary[summary['set'] == set_name]
+        _references(ax, rows, None)
+        for name in [*METHODS, SSL_BEFORE_FINETUNING]:
+            if name in set(rows['method']):
+                _curve(ax, rows[rows['method'] == name], 'ratio', name)
+        ax.set(title=f'{set_name} ({profile} profile)', xlabel='prune ratio (fraction of scale entries removed)',
+               ylabel='PSNR (dB)')
+        ax.margins(x=0.1, y=0.1)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc='lower center', ncol=4, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.14, 1, 1))
+    return save(fig, out, layout=False)
 
 
-def speedup_vs_mac_ratio(metrics_dir: Path, profile: str, out: Path) -> Path:
-    """Measured CPU speed-up against MAC reduction, with the y = x ceiling."""
-    costs = run_costs(metrics_dir)
-    fig, ax = plt.subplots(figsize=(6, 5))
+def speedup_vs_mac_ratio(results: pd.DataFrame, profile: str, out: Path) -> Path:
+    """Measured CPU speed-up against MAC reduction for every pruned cell, with y = x."""
+    cells = results.drop_duplicates(['method', 'ratio', 'seed'])
+    cells = cells[cells['method'].isin(list(METHODS))]
+    fig, ax = plt.subplots(figsize=(6.5, 5))
     top = 1.0
-    for name in ('lite', *PRUNED_METHODS):
-        if name in costs:
-            x, y = costs[name]['mac_ratio'], costs[name]['cpu_speedup']
-            ax.plot(x, y, 'o', ms=9, color=COLORS[name], label=f'{RUN_ROWS[name][0]}: {y:.2f}x for {x:.2f}x')
-            top = max(top, x, y)
+    for name, rows in cells.groupby('method', sort=False):
+        ax.plot(rows['mac_ratio'], rows['cpu_speedup'], MARKERS[name], ms=8, color=COLORS[name], label=label(name))
+        for _, r in rows.iterrows():
+            ax.annotate(f'{r["ratio"]:g}', (r['mac_ratio'], r['cpu_speedup']), fontsize=7, xytext=(4, 4),
+                        textcoords='offset points')
+        top = max(top, rows['mac_ratio'].max(), rows['cpu_speedup'].max())
     ax.plot([1, top * 1.1], [1, top * 1.1], 'k--', lw=1, label='y = x (speed-up = MAC ratio)')
-    ax.set(title=f'CPU speed-up vs MAC ratio ({profile} profile)\n{MAC_NOTE}, SPyNet included',
+    ax.set(title=f'CPU speed-up vs MAC ratio ({profile} profile; labels: prune ratio)\n{MAC_NOTE}, SPyNet included',
            xlabel='MAC ratio (dense MACs / method MACs)', ylabel='measured CPU speed-up (2 threads)')
     ax.legend(fontsize=7, loc='upper left')
     return save(fig, out)
 
 
-def kept_channels(metrics_dir: Path, profile: str, out: Path) -> Path:
-    """Kept fraction of every scale vector, per pruning method, in module order."""
+def kept_channels(files: dict[str, Path], profile: str, title: str, out: Path) -> Path:
+    """Kept fraction of every scale vector, per pruning method (``files``: method -> its
+    kept-channels metrics file), in module order."""
     fig, ax = plt.subplots(figsize=(11, 4.8))
     names = None
-    for method in PRUNED_METHODS:
-        kept = load_json(metrics_dir / 'kept_channels' / f'{method}.json')
+    for method, path in files.items():
+        kept = load_json(path)
         if not kept:
             continue
         names = names or sorted(kept['full'], key=_module_order)
         fraction = [kept['kept'][n] / kept['full'][n] for n in names]
-        ax.step(range(len(names)), fraction, where='mid', color=COLORS[method], label=RUN_ROWS[method][0], lw=1.5)
+        ax.step(range(len(names)), fraction, where='mid', color=COLORS[method], label=label(method), lw=1.5)
     if names:
         ticks = [i for i, n in enumerate(names) if not n.startswith(('backward', 'forward')) or '.0.conv1.act_scale_pre' in n]
         ax.set_xticks(ticks, [_short(names[i]) for i in ticks], rotation=30, ha='right', fontsize=7)
-    ax.set(title=f'Kept units per scale vector ({profile} profile)', xlabel='scale vector (module order)',
+    ax.set(title=f'Kept units per scale vector ({profile} profile, {title})', xlabel='scale vector (module order)',
            ylabel='kept fraction', ylim=(0, 1.05))
     ax.legend(fontsize=8)
     return save(fig, out)
@@ -150,17 +197,16 @@ def scale_distribution(dense_net, sparsified_net, picked: dict[str, torch.Tensor
     return save(fig, out)
 
 
-def training_curves(metrics_dir: Path, profile: str, out: Path) -> Path:
-    """Training loss of every training stage (logged every logger interval), and SSL's penalty."""
-    curves = sorted((metrics_dir / 'curves').rglob('*.csv'))
-    panels = {'from scratch': [c for c in curves if c.parent.name == 'curves'],
-              'sparsify': [c for c in curves if c.parent.name == 'sparsify'],
-              'finetune': [c for c in curves if c.parent.name == 'finetune']}
+def training_curves(curves: dict[str, list[Path]], profile: str, out: Path) -> Path:
+    """Training loss of every training stage (logged every logger interval), and SSL's penalty;
+    ``curves``: 'train' / 'sparsify' / 'finetune' -> curve files (``metrics/curves/<stage>/<method>/<cell>.csv``)."""
+    panels = {'from scratch': curves.get('train', []), 'sparsify': curves.get('sparsify', []),
+              'finetune': curves.get('finetune', [])}
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
     for ax, (title, files) in zip(axes, panels.items()):
         for path in files:
             curve = pd.read_csv(path)
-            ax.plot(curve['step'], curve['loss'], lw=1.2, label=path.stem)
+            ax.plot(curve['step'], curve['loss'], lw=1.2, label=f'{path.parent.name} {path.stem}')
         ax.set_yscale('log')
         ax.set(title=f'{title} ({profile} profile)', xlabel='iteration', ylabel='training loss (log)')
         if title == 'sparsify' and files:
@@ -168,8 +214,8 @@ def training_curves(metrics_dir: Path, profile: str, out: Path) -> Path:
             for path in files:
                 curve = pd.read_csv(path)
                 if 'ssl_lambda' in curve:
-                    twin.plot(curve['step'], curve['ssl_lambda'], ':', lw=1, label=f'{path.stem} lambda')
+                    twin.plot(curve['step'], curve['ssl_lambda'], ':', lw=1, label=f'{path.parent.name} {path.stem} lambda')
             twin.set_ylabel('penalty lambda (dotted)')
             twin.grid(False)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=6)
     return save(fig, out)

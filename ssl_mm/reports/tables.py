@@ -1,51 +1,19 @@
-"""The paper table: this run's methods beside the paper's Table 1, built with pandas from the
-pipeline's metrics files."""
+"""The paper table: every (method, prune ratio) of this run, mean +- std over seeds, beside the
+paper's Table 1, built with pandas from the pipeline's metrics files."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
 from ..io import atomic_path
+from ..stages.methods import METHODS, REFERENCES
 from .paper import PAPER_TABLE1
+from .results import label, over_seeds
 
-# Rows of this run: evaluated name -> (label, the paper's row it reproduces, file with its cost)
-RUN_ROWS = {
-    'bicubic': ('Bicubic', 'Bicubic', None),
-    'dense': ('BasicVSR (dense)', 'BasicVSR', None),
-    'lite': ('BasicVSR-lite (dense, SSL MACs, from scratch)', 'BasicVSR-lite', 'train_lite.json'),
-    'l1_norm': ('L1-norm (per layer)', 'L1-norm', 'prune/l1_norm.json'),
-    'assl': ('ASSL-style (aligned residual channels)', 'ASSL', 'prune/assl.json'),
-    'ssl_pruned': ('SSL, pruned, before finetuning', None, 'prune/ssl.json'),
-    'ssl': ('SSL', 'SSL', 'prune/ssl.json'),
-    'ssl_tf': ('SSL + Temporal Finetuning', None, 'prune/ssl.json'),
-}
 PAPER_SETS = ['reds4', 'vimeo90k_t_bi', 'vid4_bi', 'udm10_bd', 'vimeo90k_t_bd', 'vid4_bd']
 NOT_AVAILABLE, NOT_RUN, NOT_IN_PAPER = 'not available', 'not run', 'not in paper'
-
-
-def load_json(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
-def psnr_ssim(values: dict) -> tuple[float, float]:
-    """The headline pair of a set's metrics: Y channel, or RGB where the protocol says so (REDS4)."""
-    return values.get('psnr_y', values.get('psnr_rgb')), values.get('ssim_y', values.get('ssim_rgb'))
-
-
-def run_costs(metrics_dir: Path) -> dict[str, dict]:
-    """Evaluated name -> {'cost': complexity + latency dict, 'mac_ratio', 'cpu_speedup'}."""
-    costs = {}
-    for name, (_, _, cost_file) in RUN_ROWS.items():
-        if cost_file is None:
-            continue
-        measured = load_json(metrics_dir / cost_file)
-        if measured:
-            costs[name] = dict(cost=measured['model'], mac_ratio=measured['mac_ratio'],
-                               cpu_speedup=measured['cpu_speedup'])
-            costs.setdefault('dense', dict(cost=measured['dense'], mac_ratio=1.0, cpu_speedup=1.0))
-    return costs
+ROW_ORDER = [*REFERENCES, 'ssl', 'ssl_pruned', *[m for m in METHODS if m != 'ssl']]
 
 
 def table_sets(params: dict) -> list[str]:
@@ -54,80 +22,83 @@ def table_sets(params: dict) -> list[str]:
     return sets + [s for s in PAPER_SETS if s not in sets]
 
 
-def run_source(metrics_dir: Path, params: dict) -> str:
-    iterations = '/'.join(str(load_json(metrics_dir / f).get('iters', '?'))
-                          for f in ('train_dense.json', 'sparsify/ssl.json', 'finetune/ssl.json'))
-    return f"this run ({params['profile']} profile, {iterations} it. dense/sparsify/finetune)"
+def cell_text(psnr: float, psnr_std: float, ssim: float) -> str:
+    """'24.29 / 0.6719' for one seed, '24.29 ± 0.03 / 0.6719' (PSNR std over seeds) for more."""
+    spread = '' if pd.isna(psnr_std) else f' ± {psnr_std:.2f}'
+    return f'{psnr:.2f}{spread} / {ssim:.4f}'
 
 
-def build_paper_table(metrics_dir: str | Path, params: dict) -> pd.DataFrame:
-    """One row per (method, source): params, MACs, MAC ratio, CPU latency and speed-up, and
-    PSNR / SSIM per test set. Each of our rows is followed by the paper's row for the same
-    method. A set this run could not evaluate says why ('not available' on this machine, or
-    'not run'); the paper's missing cells say 'not in paper'. Nothing is left blank."""
-    metrics_dir = Path(metrics_dir)
-    evaluation = load_json(metrics_dir / 'eval' / 'metrics.json')
-    unavailable = load_json(metrics_dir / 'eval' / 'unavailable.json')
-    costs, sets, source = run_costs(metrics_dir), table_sets(params), run_source(metrics_dir, params)
-    nan = float('nan')
+def build_paper_table(results: pd.DataFrame, unavailable: dict, params: dict) -> pd.DataFrame:
+    """One row per (network, ratio): seeds, params, MACs, MAC ratio, CPU speed-up and, per test
+    set, PSNR (mean ± std over seeds) / SSIM. A set this run could not evaluate says why
+    ('not available' on this machine, or 'not run'); nothing is left blank."""
+    summary = over_seeds(results)
+    sets = table_sets(params)
     rows = []
-    for name, (label, paper_row, _) in RUN_ROWS.items():
-        measured = costs.get(name, {})
-        cost = measured.get('cost', {})
-        row = {'method': label, 'source': source,
-               'params (M, w/o SPyNet)': cost.get('params_without_spynet', nan) / 1e6,
-               'GMACs/frame': cost.get('macs_total', nan) / 1e9,
-               'GMACs/frame w/o SPyNet': cost.get('macs_total_without_spynet', nan) / 1e9,
-               'MAC ratio': measured.get('mac_ratio', nan),
-               'CPU s/frame': cost.get('cpu_seconds_per_frame', nan),
-               'CPU speed-up': measured.get('cpu_speedup', nan)}
+    order = {name: i for i, name in enumerate(ROW_ORDER)}
+    for (name, ratio), group in sorted(summary.groupby(['method', 'ratio'], sort=False),
+                                       key=lambda item: (order.get(item[0][0], 99), item[0][1])):
+        first = group.iloc[0]
+        row = {'method': label(name), 'prune ratio': ratio if name not in REFERENCES else float('nan'),
+               'seeds': int(group['seeds'].max()), 'params (M, w/o SPyNet)': first['params_m'],
+               'GMACs/frame': first['gmacs'], 'GMACs/frame w/o SPyNet': first['gmacs_without_spynet'],
+               'MAC ratio': first['mac_ratio'], 'CPU speed-up': first['cpu_speedup']}
+        by_set = group.set_index('set')
         for set_name in sets:
-            values = evaluation.get(name, {}).get(set_name)
-            if values:
-                psnr, ssim = psnr_ssim(values)
-                row[set_name] = f'{psnr:.2f} / {ssim:.4f}'
+            if set_name in by_set.index:
+                s = by_set.loc[set_name]
+                row[set_name] = cell_text(s['psnr'], s['psnr_std'], s['ssim'])
             else:
                 row[set_name] = NOT_AVAILABLE if set_name in unavailable else NOT_RUN
         rows.append(row)
-        if paper_row is not None:
-            params_m, results = PAPER_TABLE1[paper_row]
-            paper = {k: nan for k in row}
-            paper.update({'method': paper_row, 'source': 'paper (Table 1)',
-                          'params (M, w/o SPyNet)': nan if params_m is None else params_m})
-            for set_name in sets:
-                paper[set_name] = (f'{results[set_name][0]:.2f} / {results[set_name][1]:.4f}'
-                                   if set_name in results else NOT_IN_PAPER)
-            rows.append(paper)
+    return pd.DataFrame(rows)
+
+
+def paper_rows(params: dict) -> pd.DataFrame:
+    """The paper's Table 1 (x4, PSNR / SSIM) on the same columns."""
+    sets = table_sets(params)
+    rows = []
+    for method, (params_m, results) in PAPER_TABLE1.items():
+        rows.append({'method': method, 'params (M, w/o SPyNet)': params_m if params_m is not None else float('nan'),
+                     **{s: f'{results[s][0]:.2f} / {results[s][1]:.4f}' if s in results else NOT_IN_PAPER
+                        for s in sets}})
     return pd.DataFrame(rows)
 
 
 def table_notes(params: dict) -> list[str]:
     return [
-        f"Profile: {params['profile']}; prune ratio {params['prune']['ratio']} (fraction of scale entries; "
-        f"global for SSL/ASSL, per layer for L1-norm), final pick '{params['prune']['final_pick']}'; "
-        f"SSL finetunes with lambda_tf {params['finetune']['lambda_tf']}, 'SSL + Temporal Finetuning' with "
-        f"{params['baselines']['tf_lambda']} (Temporal Finetuning as ssl-mm defines it; 0 = released code).",
-        'Cells: PSNR / SSIM (Y, except REDS4: RGB). MACs: multiply-accumulates per LR frame at 180x320 '
-        '(fvcore/mmengine convention), with and without SPyNet (unpruned, the same in every model); '
-        'the paper reports no FLOPs. MAC ratio and CPU speed-up: dense / method; CPU: 2 threads, channels-last, '
-        'median of interleaved runs.',
+        f"Profile: {params['profile']}; seeds {params['seeds']}. Prune ratio: fraction of scale entries removed "
+        f"(global for SSL/ASSL, per layer for L1-norm); SSL and L1-norm at {params['prune']['ratios']}, "
+        f"ASSL, SSL + TF and BasicVSR-lite at {params['baselines']['ratios']}; final pick "
+        f"'{params['prune']['final_pick']}'. SSL finetunes with lambda_tf {params['finetune']['lambda_tf']}, "
+        f"'SSL + Temporal Finetuning' with {params['baselines']['tf_lambda']} (Temporal Finetuning as ssl-mm "
+        'defines it; 0 = released code).',
+        'Cells: PSNR / SSIM (Y, except REDS4: RGB); with several seeds, PSNR is mean ± sample std over seeds. '
+        'MACs: multiply-accumulates per LR frame at 180x320 (fvcore/mmengine convention), with and without SPyNet '
+        '(unpruned, the same in every model); the paper reports no FLOPs. MAC ratio and CPU speed-up: dense / '
+        'method; CPU: 2 threads, channels-last, median of interleaved runs.',
         'Every method after the dense model trains as many iterations as SSL does (sparsify + finetune); '
-        'BasicVSR-lite trains dense + sparsify + finetune iterations from scratch.',
-        'SPyNet is trained from scratch: pretrained weights are not available offline.',
-        f"'{NOT_AVAILABLE}': the test set is not on this machine (metrics/eval/unavailable.json says why); "
+        'BasicVSR-lite trains dense + sparsify + finetune iterations from scratch, with the dense model\'s SPyNet.',
+        f"'{NOT_AVAILABLE}': the test set is not on this machine (metrics/eval/*/unavailable.json says why); "
         f"'{NOT_RUN}': not in evaluate.sets (BD sets need BD-trained models: this profile trains on BI).",
     ]
 
 
-def write_paper_table(table: pd.DataFrame, out_dir: str | Path, params: dict) -> list[Path]:
-    """``paper_table.csv`` and ``paper_table.md`` (with the conventions stated), written atomically."""
+def write_paper_table(results: pd.DataFrame, table: pd.DataFrame, out_dir: str | Path, params: dict) -> list[Path]:
+    """``paper_table.csv`` / ``.md`` (the conventions stated, the paper's rows below ours) and
+    ``results_per_seed.csv`` (every network, ratio, seed and set), written atomically."""
     out_dir = Path(out_dir)
-    csv_path, md_path = out_dir / 'paper_table.csv', out_dir / 'paper_table.md'
-    with atomic_path(csv_path) as tmp:
+    paths = {name: out_dir / name for name in ('paper_table.csv', 'paper_table.md', 'results_per_seed.csv')}
+    with atomic_path(paths['paper_table.csv']) as tmp:
         table.to_csv(tmp, index=False, float_format='%.4g')
-    shown = table.round(3).astype(object).where(table.notna(), '-')
-    with atomic_path(md_path) as tmp:
+    with atomic_path(paths['results_per_seed.csv']) as tmp:
+        results.to_csv(tmp, index=False, float_format='%.4f')
+
+    def markdown(frame: pd.DataFrame) -> str:
+        return frame.round(3).astype(object).where(frame.notna(), '-').to_markdown(index=False)
+
+    with atomic_path(paths['paper_table.md']) as tmp:
         tmp.write_text('# SSL reproduction: paper table (x4)\n\n'
-                       + '\n'.join(f'- {n}' for n in table_notes(params)) + '\n\n'
-                       + shown.to_markdown(index=False) + '\n')
-    return [csv_path, md_path]
+                       + '\n'.join(f'- {n}' for n in table_notes(params)) + '\n\n## This run\n\n'
+                       + markdown(table) + '\n\n## The paper (Table 1)\n\n' + markdown(paper_rows(params)) + '\n')
+    return list(paths.values())

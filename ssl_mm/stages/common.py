@@ -178,13 +178,13 @@ def write_training_curve(work: Path, path: str | Path) -> None:
         table.to_csv(tmp, float_format='%.6g')
 
 
-def record_training(runner: Runner, work: Path, name: str, scalars: tuple[str, ...],
+def record_training(runner: Runner, work: Path, metrics_path: Path, curve_path: Path, scalars: tuple[str, ...],
                     extra: dict | None = None) -> dict:
     """A training stage's results: the last values of ``scalars`` and the iteration count (plus
-    ``extra``) in ``metrics/<name>.json`` and MLflow, the loss curve in ``metrics/curves/<name>.csv``."""
+    ``extra``) in ``metrics_path`` and MLflow, the loss curve in ``curve_path``."""
     metrics = {**last_scalars(runner, 'train/loss', *scalars), 'iters': runner.max_iters, **(extra or {})}
-    write_json(f'metrics/{name}.json', metrics)
-    write_training_curve(work, f'metrics/curves/{name}.csv')
+    write_json(metrics_path, metrics)
+    write_training_curve(work, curve_path)
     mlflow.log_metrics({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
     return metrics
 
@@ -192,10 +192,6 @@ def record_training(runner: Runner, work: Path, name: str, scalars: tuple[str, .
 def write_json(path: str | Path, data: dict) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + '\n')
-
-
-def is_main_process() -> bool:
-    return int(os.environ.get('RANK', '0')) == 0
 
 
 def maybe_relaunch_distributed(module: str, params: dict) -> None:
@@ -213,12 +209,14 @@ def launcher() -> str:
     return 'pytorch' if 'LOCAL_RANK' in os.environ else 'none'
 
 
-def training_stage(stage: str, module: str) -> tuple[dict, Config]:
+def training_stage(stage: str, module: str, seed: int, config: str | None = None) -> tuple[dict, Config]:
     """The prologue of every training stage: validated params, torchrun relaunch for the paper
-    profile on several GPUs, the profile's config with params.yaml's iterations/lr applied."""
+    profile on several GPUs, the profile's config (``config``, default: the stage's) with
+    params.yaml's iterations/lr and the cell's seed applied."""
     params = load_params()
     maybe_relaunch_distributed(module, params)
-    cfg = stage_config(stage, params)
+    cfg = stage_config(config or stage, params)
     set_iterations(cfg, params[stage]['iters'], params[stage].get('lr'))
+    cfg.randomness.seed = seed
     cfg.launcher = launcher()
     return params, cfg

@@ -1,6 +1,12 @@
-"""Stage evaluate: Bicubic, the dense network, SSL's pruned network before finetuning, and every
-method's final network on every requested test set under its protocol; sets that are not
-available are recorded as such."""
+"""Stage evaluate: one cell's networks on every requested test set under its protocol, and the
+cell's MLflow *result* run (flat metric names, the cell as params) that the MLflow UI compares.
+
+    evaluate dense --seed S                 Bicubic and the dense network of seed S
+    evaluate <method> --ratio R --seed S    the method's final network (SSL: also before finetuning)
+
+Sets that are not available are recorded as such. SPyNet flows are shared through a cache
+(``ssl_mm.eval.flow_cache``): the networks of one seed share the dense model's SPyNet."""
+import json
 from pathlib import Path
 
 import mlflow
@@ -8,30 +14,51 @@ import pandas as pd
 
 from ..errors import DataError, exit_on_user_error
 from ..eval import PROTOCOLS, bicubic_upscaler, evaluate, network_upscaler, write_results
+from ..eval.flow_cache import cache_flows
 from ..eval.test_sets import load_test_set
-from ..flops import for_cpu_inference, keep_freed_memory_for_reuse
+from ..flops import complexity, for_cpu_inference, keep_freed_memory_for_reuse
 from ..pruning import load_network
 from ..tracking import stage_run
-from .common import load_params, write_json
-from .methods import METHODS, final_network, pruned_network
+from .common import PARAMS_FILE, load_params, write_json
+from .finetune import lambda_tf
+from .methods import FINETUNED, METHODS, SSL_BEFORE_FINETUNING, Cell, cell_argument
 
 
-def networks() -> dict[str, Path]:
-    """Evaluated name -> path stem of its network."""
-    return {'dense': final_network('dense'), 'ssl_pruned': pruned_network('ssl'),
-            **{method: final_network(method) for method in METHODS}}
+def networks(cell: Cell) -> dict[str, Path | None]:
+    """Evaluated name -> path stem of its network (None: Bicubic); the first is the cell's own."""
+    if cell.method == 'dense':
+        return {'dense': cell.network('dense'), 'bicubic': None}
+    nets = {cell.method: cell.final_network()}
+    if cell.method == 'ssl':
+        nets[SSL_BEFORE_FINETUNING] = cell.network('pruned')
+    return nets
+
+
+def cost_metrics(cell: Cell, net) -> dict[str, float]:
+    """Params, GMACs (per LR frame at 180x320), MAC ratio and CPU speed-up against the dense model."""
+    if cell.method == 'dense':
+        cost, ratios = complexity(net), {'mac_ratio': 1.0, 'cpu_speedup': 1.0}
+    else:
+        measured = json.loads(cell.cost_file().read_text())
+        cost, ratios = measured['model'], {k: measured[k] for k in ('mac_ratio', 'cpu_speedup')}
+    return {'params_m': cost['params_without_spynet'] / 1e6, 'gmacs': cost['macs_total'] / 1e9,
+            'gmacs_without_spynet': cost['macs_total_without_spynet'] / 1e9, **ratios}
 
 
 def main() -> None:
+    cell = cell_argument(['dense', *METHODS], __doc__)
     params = load_params()
     p, data = params['evaluate'], params['data']
     keep_freed_memory_for_reuse()
-    upscalers = {'bicubic': bicubic_upscaler()}
-    upscalers.update({name: network_upscaler(for_cpu_inference(load_network(f'{path}.py', f'{path}.pth')))
-                      for name, path in networks().items()})
-    tags = {'profile': params['profile'], 'prune_ratio': params['prune']['ratio'],
-            'lambda_tf': params['finetune']['lambda_tf']}
-    with stage_run('evaluate', p, tags):
+    nets = {name: load_network(f'{path}.py', f'{path}.pth') for name, path in networks(cell).items() if path}
+    upscalers = {name: network_upscaler(cache_flows(for_cpu_inference(net))) for name, net in nets.items()}
+    if cell.method == 'dense':
+        upscalers['bicubic'] = bicubic_upscaler()
+    result = {'method': cell.method, 'prune_ratio': cell.ratio or 0.0, 'seed': cell.seed,
+              'lambda_tf': lambda_tf(cell.method, params) if cell.method in FINETUNED else 0.0,
+              'profile': params['profile']}
+    tags = {'kind': 'result', 'profile': params['profile'], 'method': cell.method}
+    with stage_run(cell.stage_name('evaluate'), result, tags):
         protocols, frames, unavailable = {}, [], {}
         for name in p['sets']:
             try:
@@ -42,13 +69,18 @@ def main() -> None:
             protocols[name] = PROTOCOLS[name].with_overrides(max_seq_len=p['max_seq_len'])
             frames += [evaluate(up, clips, protocols[name], method=method) for method, up in upscalers.items()]
         if not frames:
-            raise DataError(f'params.yaml: none of evaluate.sets is available ({unavailable}); add an available set')
-        metrics = write_results(pd.concat(frames), 'metrics/eval', protocols)
-        write_json('metrics/eval/unavailable.json', unavailable)
-        for method in upscalers:
-            for set_name, values in metrics[method].items():
-                mlflow.log_metrics({f'{method}.{set_name}.{k}': v for k, v in values.items()})
-        mlflow.log_artifacts('metrics/eval', 'eval')
+            raise DataError(f'{PARAMS_FILE}: none of evaluate.sets is available ({unavailable}); add an available set')
+        out = cell.eval_dir
+        metrics = write_results(pd.concat(frames), out, protocols)
+        write_json(out / 'unavailable.json', unavailable)
+        cost = cost_metrics(cell, nets[cell.method])
+        write_json(out / 'cost.json', cost)
+        own = metrics[cell.method]
+        mlflow.log_metrics({**{f'{set_name}_{k}': v for set_name, values in own.items() for k, v in values.items()},
+                            **cost})
+        for other in set(metrics) - {cell.method, 'protocols'}:
+            mlflow.log_metrics({f'{other}.{s}_{k}': v for s, values in metrics[other].items() for k, v in values.items()})
+        mlflow.log_artifacts(str(out), 'eval')
 
 
 if __name__ == '__main__':

@@ -1,9 +1,13 @@
-"""The methods the pipeline compares, and where each one's files live.
+"""The compared methods, the pipeline's cells (method, prune ratio, seed), and where every cell's
+files live. This module is the one owner of the artifact layout: stages, the report and the
+tests ask it for paths; dvc.yaml spells the same paths and ``tests/test_layout.py`` checks both
+agree for every stage.
 
 SSL is the method under test; the others are the paper's baselines (Table 1), run by the same
 stage code on the same data. Iteration budget: every method gets as many training iterations
 after (or instead of) the dense model as SSL's sparsify + finetune, so no method wins by
-training longer.
+training longer. ``curve`` methods run at every ratio of ``prune.ratios`` (the PSNR-MACs
+curve); the others at ``baselines.ratios``. Every cell runs once per seed of ``seeds``.
 """
 from __future__ import annotations
 
@@ -14,42 +18,141 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Method:
-    """How a method is trained; its table row and paper row are in ``ssl_mm.reports.tables``."""
+    """How a method is trained, and how the tables name it."""
+    label: str                       # its row label in this repository's tables and figures
+    paper_row: str | None            # the paper's Table 1 row it reproduces (None: not in the paper)
+    curve: bool = False              # runs at every prune.ratios (else at baselines.ratios)
     search: dict | None = None       # SSLRegularizationHook overrides: a regularised search first
     pick: dict = field(default_factory=dict)  # pick_pruned kwargs when there is no search
     pruned_by: str | None = None     # finetune the pruned model of this method (default: its own)
     from_scratch: bool = False       # a dense network narrowed to SSL's MACs, trained from scratch
+    macs_of: str | None = None       # from scratch: the method whose pruned MACs it is narrowed to
 
 
 METHODS = {
-    'ssl': Method(search=dict(align_residual=False)),       # RSC: each block its own channels
-    'ssl_tf': Method(pruned_by='ssl'),                      # SSL's pruned model + Temporal Finetuning
-    'assl': Method(search=dict(align_residual=True)),       # ASSL-style: aligned residual channels
-    'l1_norm': Method(pick=dict(criterion='l1', scope='layer')),  # Li et al., no regularisation
-    'lite': Method(from_scratch=True),                      # BasicVSR-lite
+    'ssl': Method('SSL', 'SSL', curve=True, search=dict(align_residual=False)),  # RSC: own channels
+    'l1_norm': Method('L1-norm (per layer)', 'L1-norm', curve=True,
+                      pick=dict(criterion='l1', scope='layer')),  # Li et al., no regularisation
+    'assl': Method('ASSL-style (aligned residual channels)', 'ASSL', search=dict(align_residual=True)),
+    'ssl_tf': Method('SSL + Temporal Finetuning', None, pruned_by='ssl'),
+    'lite': Method('BasicVSR-lite (dense, SSL MACs, from scratch)', 'BasicVSR-lite', from_scratch=True,
+                   macs_of='ssl'),
 }
+# The reference rows: not pruned, one per seed (bicubic is the same for every seed).
+REFERENCES = {'bicubic': ('Bicubic', 'Bicubic'), 'dense': ('BasicVSR (dense)', 'BasicVSR')}
+SSL_BEFORE_FINETUNING = 'ssl_pruned'  # SSL's pruned network, evaluated before finetuning too
 SEARCHED = [m for m, spec in METHODS.items() if spec.search is not None]
 PRUNED = [m for m, spec in METHODS.items() if not spec.from_scratch and spec.pruned_by is None]
 FINETUNED = [m for m, spec in METHODS.items() if not spec.from_scratch]
+SCRATCH = [m for m, spec in METHODS.items() if spec.from_scratch]
 
 
-def model_dir(method: str) -> Path:
-    return Path('models') / method
+def ratios_of(method: str, params: dict) -> list[float]:
+    """The prune ratios a method runs at (params.yaml)."""
+    return list(params['prune']['ratios'] if METHODS[method].curve else params['baselines']['ratios'])
 
 
-def final_network(method: str) -> Path:
-    """Path stem (``.py`` config + ``.pth`` weights) of a method's final network."""
-    if method == 'dense':
-        return Path('models') / 'dense'
-    return model_dir(method) / ('trained' if METHODS[method].from_scratch else 'finetuned')
+@dataclass(frozen=True)
+class Cell:
+    """One run of a method: ``(method, ratio, seed)``; the dense model has no ratio."""
+    method: str
+    ratio: float | None
+    seed: int
+
+    @property
+    def tag(self) -> str:
+        return f'seed{self.seed}' if self.ratio is None else f'ratio{self.ratio}-seed{self.seed}'
+
+    def stage_name(self, stage: str) -> str:
+        """dvc.yaml's name of this cell's ``stage`` (``sparsify_ssl@0.5-0``, ``train_dense@0``);
+        also the name of its MLflow run."""
+        cell = str(self.seed) if self.ratio is None else f'{self.ratio}-{self.seed}'
+        return f'{stage}_{self.method}@{cell}'
+
+    @property
+    def dir(self) -> Path:
+        return Path('models') / self.method / self.tag
+
+    def network(self, kind: str) -> Path:
+        """Path stem (``.py`` config + ``.pth`` weights) of this cell's ``kind`` network:
+        dense, sparsified, pruned, finetuned or trained (lite)."""
+        return self.dir / kind
+
+    def metrics(self, stage: str) -> Path:
+        return Path('metrics') / stage / self.method / f'{self.tag}.json'
+
+    def curve(self, stage: str) -> Path:
+        return Path('metrics') / 'curves' / stage / self.method / f'{self.tag}.csv'
+
+    @property
+    def eval_dir(self) -> Path:
+        """What ``evaluate`` writes: metrics.json, cost.json, unavailable.json, per_clip/per_set.csv."""
+        return Path('metrics') / 'eval' / self.method / self.tag
+
+    def outputs(self, stage: str) -> list[Path]:
+        """Every file ``stage`` writes for this cell (dvc.yaml declares the same: tests/test_layout.py)."""
+        def network(kind: str) -> list[Path]:
+            stem = self.network(kind)
+            return [stem.with_suffix('.py'), stem.with_name(f'{kind}_mmagic.py'), stem.with_suffix('.pth')]
+
+        return {
+            'train': lambda: [*network(self.final_network().name), self.metrics('train'), self.curve('train')],
+            'sparsify': lambda: [*network('sparsified'), self.dir / 'sparsify_state.pt', self.metrics('sparsify'),
+                                 self.curve('sparsify')],
+            'prune': lambda: [*network('pruned'), self.network('pruned').with_suffix('.onnx'), self.metrics('prune'),
+                              self.metrics('kept_channels')],
+            'finetune': lambda: [*network('finetuned'), self.metrics('finetune'), self.curve('finetune')],
+            'evaluate': lambda: [self.eval_dir / f for f in ('metrics.json', 'cost.json', 'unavailable.json',
+                                                            'per_clip.csv', 'per_set.csv')],
+        }[stage]()
+
+    # ---- what this cell is made from
+    def dense(self) -> 'Cell':
+        return Cell('dense', None, self.seed)
+
+    def owner(self) -> 'Cell':
+        """The cell whose pruned network this one finetunes (SSL + TF: SSL's)."""
+        return Cell(METHODS[self.method].pruned_by or self.method, self.ratio, self.seed)
+
+    def macs_reference(self) -> 'Cell':
+        """The pruned cell whose MACs a from-scratch method is narrowed to (lite: SSL's)."""
+        return Cell(METHODS[self.method].macs_of, self.ratio, self.seed)
+
+    def final_network(self) -> Path:
+        if self.method == 'dense':
+            return self.network('dense')
+        return self.network('trained' if METHODS[self.method].from_scratch else 'finetuned')
+
+    def cost_file(self) -> Path:
+        """The file with this cell's params, MACs and CPU speed-up against the dense model."""
+        if self.method in SCRATCH:
+            return self.metrics('train')
+        return self.owner().metrics('prune')
 
 
-def pruned_network(method: str) -> Path:
-    return model_dir(METHODS[method].pruned_by or method) / 'pruned'
+STAGES = {  # pipeline stage -> the methods it runs for ('dense': the dense model, per seed)
+    'train': ['dense', *SCRATCH], 'sparsify': SEARCHED, 'prune': PRUNED, 'finetune': FINETUNED,
+    'evaluate': ['dense', *METHODS],
+}
 
 
-def method_argument(choices: list[str], description: str, default: str | None = None) -> str:
-    """The method a stage runs (``python -m ssl_mm.stages.<stage> <method>``)."""
+def cells(params: dict, methods: list[str] | None = None) -> list[Cell]:
+    """Every cell params.yaml asks for: the dense model per seed, then each method at its
+    ratios, per seed."""
+    out = [] if methods else [Cell('dense', None, s) for s in params['seeds']]
+    for method in methods or list(METHODS):
+        out += [Cell(method, r, s) for r in ratios_of(method, params) for s in params['seeds']]
+    return out
+
+
+def cell_argument(choices: list[str], description: str) -> Cell:
+    """The cell a stage runs: ``python -m ssl_mm.stages.<stage> <method> [--ratio R] --seed S``."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument('method', choices=choices, nargs='?' if default else None, default=default)
-    return parser.parse_args().method
+    parser.add_argument('method', choices=choices)
+    parser.add_argument('--ratio', type=float, default=None,
+                        help='prune ratio of this cell (fraction of scale entries removed)')
+    parser.add_argument('--seed', type=int, default=0, help='training seed of this cell')
+    args = parser.parse_args()
+    if (args.ratio is None) != (args.method == 'dense'):
+        parser.error('--ratio is required for every method but dense')
+    return Cell(args.method, args.ratio, args.seed)

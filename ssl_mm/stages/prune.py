@@ -11,36 +11,38 @@ from ..flops import cost_against_dense
 from ..pruning import final_pruned_set, kept_fraction, load_network, pick_pruned, prune, save_network
 from ..tracking import stage_run
 from .common import load_params, write_json
-from .methods import METHODS, PRUNED, method_argument, model_dir
+from .methods import METHODS, PRUNED, cell_argument
+
 
 def main() -> None:
-    method = method_argument(PRUNED, __doc__, default='ssl')
+    cell = cell_argument(PRUNED, __doc__)
     params = load_params()
-    p, spec = params['prune'], METHODS[method]
-    dense = load_network('models/dense.py', 'models/dense.pth').eval()
-    tags = {'profile': params['profile'], 'method': method, 'prune_ratio': p['ratio']}
-    with stage_run(f'prune@{method}', p, tags):
+    p, spec, dense_path = params['prune'], METHODS[cell.method], cell.dense().network('dense')
+    dense = load_network(f'{dense_path}.py', f'{dense_path}.pth').eval()
+    tags = {'profile': params['profile'], 'method': cell.method, 'prune_ratio': cell.ratio, 'seed': cell.seed}
+    with stage_run(cell.stage_name('prune'), {**p, 'ratio': cell.ratio}, tags):
         if spec.search is not None:
-            net = load_network(model_dir(method) / 'sparsified.py', model_dir(method) / 'sparsified.pth').eval()
-            state = torch.load(model_dir(method) / 'sparsify_state.pt', map_location='cpu', weights_only=True)
+            searched = cell.network('sparsified')
+            net = load_network(f'{searched}.py', f'{searched}.pth').eval()
+            state = torch.load(cell.dir / 'sparsify_state.pt', map_location='cpu', weights_only=True)
             pruned_set = final_pruned_set(net, state, p['final_pick'])
         else:
             net = dense
-            pruned_set = pick_pruned(net, p['ratio'], **spec.pick)
+            pruned_set = pick_pruned(net, cell.ratio, **spec.pick)
         compact = prune(net, pruned=pruned_set, round_to=p['round_to'])
-        save_network(compact, model_dir(method), 'pruned', meta=dict(stage='prune', method=method, ratio=p['ratio']))
+        save_network(compact, cell.dir, 'pruned', meta=dict(stage='prune', method=cell.method, ratio=cell.ratio))
         # Exported for use outside this repository: <name>_mmagic.py (MMagic's init_model) and ONNX.
-        onnx_diff = export_onnx(compact, model_dir(method) / 'pruned.onnx', frames=3, lr_size=(64, 64))
+        onnx_diff = export_onnx(compact, cell.dir / 'pruned.onnx', frames=3, lr_size=(64, 64))
         metrics = {'kept_unit_fraction': kept_fraction(pruned_set), 'onnx_max_abs_diff': onnx_diff,
                    **cost_against_dense(dense, compact)}
-        write_json(f'metrics/prune/{method}.json', metrics)
-        write_json(f'metrics/kept_channels/{method}.json', {
-            'full': net.full_widths, 'kept': {**net.full_widths, **compact.arch['widths']}})
+        write_json(cell.metrics('prune'), metrics)
+        write_json(cell.metrics('kept_channels'), {'full': net.full_widths,
+                                                   'kept': {**net.full_widths, **compact.arch['widths']}})
         mlflow.log_metrics({'kept_unit_fraction': metrics['kept_unit_fraction'],
                             'mac_ratio': metrics['mac_ratio'], 'cpu_speedup': metrics['cpu_speedup'],
                             'pruned_params': metrics['model']['params_total'],
                             'pruned_gmacs': metrics['model']['macs_total'] / 1e9})
-        mlflow.log_artifact(str(model_dir(method) / 'pruned.py'))
+        mlflow.log_artifact(str(cell.network('pruned')) + '.py')
 
 
 if __name__ == '__main__':

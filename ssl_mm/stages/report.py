@@ -1,5 +1,6 @@
-"""Stage report: the paper table (reference vs reproduced), the figures and reports/README.md,
-all regenerated from the metrics and model files; closes the pipeline's MLflow parent run."""
+"""Stage report: the paper table (every method and ratio, mean +- std over seeds, beside the
+paper's), the figures and reports/README.md, all regenerated from the metrics and model files;
+closes the pipeline's MLflow parent run."""
 from pathlib import Path
 
 import mlflow
@@ -9,29 +10,40 @@ from ..errors import exit_on_user_error
 from ..pruning import load_network
 from ..reports import figures
 from ..reports.readme import write_readme
+from ..reports.results import collect
 from ..reports.tables import build_paper_table, write_paper_table
 from ..tracking import finish_pipeline_run, stage_run
 from .common import load_params
+from .methods import PRUNED, Cell, cells
 
-METRICS, REPORTS = Path('metrics'), Path('reports')
+REPORTS = Path('reports')
 
 
 def main() -> None:
     params = load_params()
-    profile, out = params['profile'], REPORTS / 'figures'
-    with stage_run('report', {'profile': profile}, {'profile': profile, 'prune_ratio': params['prune']['ratio']}):
-        paths = write_paper_table(build_paper_table(METRICS, params), REPORTS, params)
-        picked = torch.load('models/ssl/sparsify_state.pt', map_location='cpu', weights_only=True)['picked']
+    profile, out, sets = params['profile'], REPORTS / 'figures', list(params['evaluate']['sets'])
+    # The per-network figures show the first seed at the first ratio every method runs at.
+    ratio, seed = params['baselines']['ratios'][0], params['seeds'][0]
+    ssl, dense = Cell('ssl', ratio, seed), Cell('dense', None, seed).network('dense')
+    with stage_run('report', {'profile': profile}, {'profile': profile}):
+        results, unavailable = collect(params)
+        paths = write_paper_table(results, build_paper_table(results, unavailable, params), REPORTS, params)
+        picked = torch.load(ssl.dir / 'sparsify_state.pt', map_location='cpu', weights_only=True)['picked']
+        searched = ssl.network('sparsified')
+        curves = {stage: [c.curve(stage) for c in cells(params) if c.curve(stage).is_file()]
+                  for stage in ('train', 'sparsify', 'finetune')}
         made = [
-            figures.psnr_vs_macs(METRICS, list(params['evaluate']['sets']), profile, out / 'psnr_vs_macs.png'),
-            figures.speedup_vs_mac_ratio(METRICS, profile, out / 'speedup_vs_mac_ratio.png'),
-            figures.kept_channels(METRICS, profile, out / 'kept_channels.png'),
-            figures.scale_distribution(load_network('models/dense.py', 'models/dense.pth'),
-                                       load_network('models/ssl/sparsified.py', 'models/ssl/sparsified.pth'),
+            figures.psnr_vs_macs(results, sets, profile, out / 'psnr_vs_macs.png'),
+            figures.psnr_vs_ratio(results, sets, profile, out / 'psnr_vs_ratio.png'),
+            figures.speedup_vs_mac_ratio(results, profile, out / 'speedup_vs_mac_ratio.png'),
+            figures.kept_channels({m: Cell(m, ratio, seed).metrics('kept_channels') for m in PRUNED}, profile,
+                                  f'ratio {ratio}, seed {seed}', out / 'kept_channels.png'),
+            figures.scale_distribution(load_network(f'{dense}.py', f'{dense}.pth'),
+                                       load_network(f'{searched}.py', f'{searched}.pth'),
                                        picked, profile, out / 'scale_distribution.png'),
-            figures.training_curves(METRICS, profile, out / 'training_curves.png'),
+            figures.training_curves(curves, profile, out / 'training_curves.png'),
         ]
-        paths += [*made, write_readme(REPORTS, METRICS, params, made)]
+        paths += [*made, write_readme(REPORTS, results, unavailable, params, made)]
         for path in paths:
             mlflow.log_artifact(str(path), 'reports' if path.parent == REPORTS else 'reports/figures')
     finish_pipeline_run()

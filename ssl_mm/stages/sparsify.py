@@ -11,29 +11,29 @@ from ..pruning.regularization import SSLRegularizationHook
 from ..tracking import stage_run
 from .common import file_digest, generator_of, record_training, run_training, training_stage, work_dir
 from .datasets import dataset_tag
-from .methods import METHODS, SEARCHED, method_argument, model_dir
+from .methods import METHODS, SEARCHED, cell_argument
 
 
 def main() -> None:
-    method = method_argument(SEARCHED, __doc__, default='ssl')
-    params, cfg = training_stage('sparsify', __spec__.name)
-    p, ratio = params['sparsify'], params['prune']['ratio']
+    cell = cell_argument(SEARCHED, __doc__)
+    params, cfg = training_stage('sparsify', __spec__.name, cell.seed)
+    p, dense = params['sparsify'], cell.dense().network('dense')
     [hook_cfg] = [h for h in cfg.custom_hooks if h['type'] == 'SSLRegularizationHook']
-    hook_cfg.update(ratio=ratio, **METHODS[method].search)
+    hook_cfg.update(ratio=cell.ratio, **METHODS[cell.method].search)
     hook_cfg.update({k: v for k, v in p.items() if k != 'iters' and v is not None})
-    work = work_dir(f'sparsify_{method}', cfg.pretty_text, p, ratio, file_digest('models/dense.pth'))
-    tags = {'profile': params['profile'], 'method': method, 'prune_ratio': ratio,
+    work = work_dir(f'sparsify_{cell.method}', cfg.pretty_text, p, cell.ratio, file_digest(f'{dense}.pth'))
+    tags = {'profile': params['profile'], 'method': cell.method, 'prune_ratio': cell.ratio, 'seed': cell.seed,
             'dataset': dataset_tag(params)}
-    with stage_run(f'sparsify@{method}', {**p, 'ratio': ratio}, tags) as run:
-        runner = run_training(cfg, work, load_from='models/dense.pth')
+    with stage_run(cell.stage_name('sparsify'), {**p, 'ratio': cell.ratio}, tags) as run:
+        runner = run_training(cfg, work, load_from=f'{dense}.pth')
         if run is None:
             return
         hook = next(h for h in runner.hooks if isinstance(h, SSLRegularizationHook))
-        save_network(generator_of(runner), model_dir(method), 'sparsified', meta=dict(stage='sparsify'))
-        with atomic_path(model_dir(method) / 'sparsify_state.pt') as tmp:
+        save_network(generator_of(runner), cell.dir, 'sparsified', meta=dict(stage='sparsify'))
+        with atomic_path(cell.dir / 'sparsify_state.pt') as tmp:
             torch.save(hook.state_dict(), tmp)
-        record_training(runner, work, f'sparsify/{method}', ('train/ssl_lambda', 'train/ssl_picked_scale_mean',
-                                                             'train/ssl_kept_scale_mean', 'val/PSNR'))
+        record_training(runner, work, cell.metrics('sparsify'), cell.curve('sparsify'),
+                        ('train/ssl_lambda', 'train/ssl_picked_scale_mean', 'train/ssl_kept_scale_mean', 'val/PSNR'))
 
 
 if __name__ == '__main__':

@@ -1,9 +1,10 @@
 """Stage train_dense: the unpruned SSL-BasicVSR (learnable scales), trained from scratch (SPyNet
 included: no pretrained weights are available offline).
 
-``train_dense lite`` trains the BasicVSR-lite baseline the same way: the dense architecture
-narrowed (trunk and HR head alike) until its MACs match the SSL-pruned network's, for SSL's whole
-budget (dense + sparsify + finetune iterations)."""
+``train_dense dense --seed S`` trains the dense model of seed S. ``train_dense lite --ratio R
+--seed S`` trains the BasicVSR-lite baseline the same way: the dense architecture narrowed (trunk
+and HR head alike) until its MACs match the SSL-pruned network's at ratio R, for SSL's whole
+budget (dense + sparsify + finetune iterations), with the dense model's SPyNet."""
 import json
 
 import mlflow
@@ -16,7 +17,7 @@ from ..tracking import stage_run
 from .common import (configured_iters, file_digest, generator_of, record_training, run_training, set_iterations,
                      training_stage, work_dir)
 from .datasets import dataset_tag, train_meta_file
-from .methods import final_network, method_argument
+from .methods import SCRATCH, cell_argument
 
 SEARCH_LR_SIZE = (36, 64)  # MACs per pixel do not depend on the size; a small trace is quick
 
@@ -42,30 +43,39 @@ def lite_generator(generator: dict, target_macs: float) -> dict:
 
 
 def main() -> None:
-    method = method_argument(['dense', 'lite'], __doc__, default='dense')
-    params, cfg = training_stage('train_dense', __spec__.name)
+    cell = cell_argument(['dense', *SCRATCH], __doc__)
+    lite = cell.method != 'dense'
+    params, cfg = training_stage('train_dense', __spec__.name, cell.seed, 'train_lite' if lite else None)
     p, inputs = params['train_dense'], [file_digest(train_meta_file(params))]
-    if method == 'lite':
-        ssl = json.loads(open('metrics/prune/ssl.json').read())['model']
+    dense = cell.dense().network('dense')
+    if lite:
+        ssl = json.loads(cell.macs_reference().metrics('prune').read_text())['model']
         target = ssl['macs_total_without_spynet'] * (SEARCH_LR_SIZE[0] * SEARCH_LR_SIZE[1]) / (
             ssl['lr_height'] * ssl['lr_width'])
         cfg.model.generator = lite_generator(cfg.model.generator.to_dict(), target)
         set_iterations(cfg, sum(configured_iters(s, params) for s in ('train_dense', 'sparsify', 'finetune')))
-    out = final_network(method)
-    work = work_dir(f'train_{method}', cfg.pretty_text, p, *inputs)
-    with stage_run(f'train_{method}', p, {'profile': params['profile'], 'method': method,
-                                          'dataset': dataset_tag(params)}) as run:
-        runner = run_training(cfg, work)
+        inputs.append(file_digest(f'{dense}.pth'))
+    out = cell.final_network()
+    work = work_dir(f'train_{cell.method}', cfg.pretty_text, p, *inputs)
+
+    def share_dense_spynet(runner) -> None:
+        # SPyNet is not pruned: lite starts from the dense model's, as BasicVSR from a pretrained one.
+        generator_of(runner).spynet.load_state_dict(load_network(f'{dense}.py', f'{dense}.pth').spynet.state_dict())
+
+    tags = {'profile': params['profile'], 'method': cell.method, 'seed': cell.seed, 'dataset': dataset_tag(params)}
+    if lite:
+        tags['prune_ratio'] = cell.ratio
+    with stage_run(cell.stage_name('train'), p, tags) as run:
+        runner = run_training(cfg, work, setup=share_dense_spynet if lite else None)
         if run is None:
             return
         net = generator_of(runner)
-        save_network(net, out.parent, out.name, meta=dict(stage=f'train_{method}'))
+        save_network(net, out.parent, out.name, meta=dict(stage=f'train_{cell.method}', seed=cell.seed))
         extra = {}
-        if method == 'lite':
-            dense = load_network('models/dense.py', 'models/dense.pth')
-            extra = dict(cost_against_dense(dense, net.cpu().eval()), mid_channels=net.mid_channels,
-                         hr_channels=net.arch['hr_channels'])
-        record_training(runner, work, f'train_{method}', ('val/PSNR',), extra)
+        if lite:
+            extra = dict(cost_against_dense(load_network(f'{dense}.py', f'{dense}.pth'), net.cpu().eval()),
+                         mid_channels=net.mid_channels, hr_channels=net.arch['hr_channels'])
+        record_training(runner, work, cell.metrics('train'), cell.curve('train'), ('val/PSNR',), extra)
         mlflow.log_artifact(f'{out}.py')
 
 

@@ -3,7 +3,9 @@
 # Random GT patches and their LR, flips and transposes shared by all frames of a sample.
 data_root = 'data/prepared/embedded'
 lr_dir = 'BIx4'
-gt_patch_size = 64
+# 128-pixel GT patches (32x32 LR): SPyNet pads every LR patch up to 32x32, so a 16x16 LR patch
+# costs nearly as much per iteration for a quarter of the pixels (benchmarks/iteration_cost.py).
+gt_patch_size = 128
 num_input_frames = 5
 scale = 4
 

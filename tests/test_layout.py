@@ -1,0 +1,55 @@
+"""dvc.yaml and ssl_mm/stages/methods.py name the same cells and the same files: every stage of
+every (method, ratio, seed) cell exists in dvc.yaml under methods.py's name, with exactly the
+outputs methods.py says it writes, and dvc.yaml has no other stage."""
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from dvc.repo import Repo
+
+from ssl_mm.stages.methods import STAGES, Cell, cells
+
+OTHER_STAGES = {'prepare_data', 'report'}
+
+
+def _stages(root: Path, params: dict) -> dict[str, set[str]]:
+    (root / 'params.yaml').write_text(yaml.safe_dump(params))
+    with Repo(str(root)) as repo:
+        return {stage.name: {str(out.def_path) for out in stage.outs} for stage in repo.index.stages}
+
+
+@pytest.fixture
+def dvc_root(repo, tmp_path):
+    shutil.copy(repo / 'dvc.yaml', tmp_path)
+    (tmp_path / '.dvc').mkdir()
+    (tmp_path / '.dvc' / 'config').write_text('[core]\n    no_scm = true\n    analytics = false\n')
+    return tmp_path
+
+
+@pytest.mark.parametrize('ratios,baselines,seeds', [([0.25, 0.5, 0.75], [0.5], [0]), ([0.3, 0.6], [0.3, 0.6], [1, 4])])
+def test_dvc_yaml_declares_every_cell_with_the_outputs_methods_py_names(repo, dvc_root, ratios, baselines, seeds):
+    params = yaml.safe_load((repo / 'params.yaml').read_text())
+    params['prune']['ratios'], params['baselines']['ratios'], params['seeds'] = ratios, baselines, seeds
+    declared = _stages(dvc_root, params)
+    expected = {}
+    for stage, methods in STAGES.items():
+        for cell in cells(params, [m for m in methods if m != 'dense']) + (
+                [Cell('dense', None, s) for s in seeds] if 'dense' in methods else []):
+            expected[cell.stage_name(stage)] = {str(p) for p in cell.outputs(stage)}
+    assert set(declared) - OTHER_STAGES == set(expected)
+    for name, outs in expected.items():
+        assert declared[name] == outs, name
+
+
+def test_a_new_ratio_adds_cells_and_changes_no_existing_one(repo, dvc_root):
+    params = yaml.safe_load((repo / 'params.yaml').read_text())
+    before = _stages(dvc_root, params)
+    params['prune']['ratios'] = [*params['prune']['ratios'], 0.9]
+    after = _stages(dvc_root, params)
+    added = set(after) - set(before)
+    assert added and all('@0.9-' in name for name in added) and set(before) <= set(after)
+    with Repo(str(dvc_root)) as repo_:
+        cmds = {s.name: s.cmd for s in repo_.index.stages}
+    assert cmds['evaluate_ssl@0.9-0'] == 'python -m ssl_mm.stages.evaluate ssl --ratio 0.9 --seed 0'
