@@ -16,6 +16,12 @@ torch.set_num_threads(2)
 init_default_scope('mmagic')  # registries resolve as inside a Runner with default_scope='mmagic'
 
 
+@pytest.fixture(autouse=True)
+def local_mlflow_store(monkeypatch):
+    """Runs go to the test's own store even when the developer's shell names a team server."""
+    monkeypatch.delenv('MLFLOW_TRACKING_URI', raising=False)
+
+
 @pytest.fixture(scope='session')
 def repo() -> Path:
     return REPO
