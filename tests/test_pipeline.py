@@ -53,7 +53,7 @@ def _write_params(root: Path, params: dict) -> None:
 
 def _ran(result) -> set[str]:
     return {line.split("'")[1] for line in result.stdout.splitlines()
-            if line.startswith(("Running stage '", "Would run stage '"))} - {'report'}
+            if line.startswith("Running stage '")} - {'report'}
 
 
 def _stages_of(params: dict, keep=lambda cell: True) -> set[str]:
@@ -99,8 +99,8 @@ def test_pipeline_runs_caches_and_reruns_only_new_cells(mini_repo, tmp_path):
     assert sorted(rows.loc[rows['method'] == 'L1-norm (per layer)', 'prune ratio']) == [0.25, 0.5]
     params['seeds'] = [0, 1]
     _write_params(mini_repo, params)
-    dry = _dvc(mini_repo, 'repro', '--dry')
-    assert _ran(dry) == _stages_of(params, lambda cell: cell.seed == 1)
+    stale = set(json.loads(_dvc(mini_repo, 'status', '--json').stdout)) - {'report'}
+    assert stale == _stages_of(params, lambda cell: cell.seed == 1)  # what `dvc repro` would run
     params['seeds'] = [0]
     _write_params(mini_repo, params)
 
