@@ -38,12 +38,18 @@ ITERS: Check = (lambda v: v is None or (_integer(v) and v > 0)), 'a positive int
 POSITIVE_OR_NULL: Check = (lambda v: v is None or (_number(v) and v > 0)), 'a positive number or null (config default)'
 NON_NEGATIVE: Check = (lambda v: _number(v) and v >= 0), 'a number >= 0'
 RATIO: Check = (lambda v: _number(v) and 0 < v < 1), 'a number in (0, 1), e.g. 0.5'
-RATIOS: Check = ((lambda v: isinstance(v, list) and bool(v) and len(set(v)) == len(v) and all(RATIO[0](r) for r in v)),
-                 'a non-empty list of distinct numbers in (0, 1), e.g. [0.25, 0.5, 0.75]')
-SEEDS: Check = ((lambda v: isinstance(v, list) and bool(v) and len(set(v)) == len(v)
-                 and all(_integer(s) and s >= 0 for s in v)), 'a non-empty list of distinct integers >= 0, e.g. [0, 1, 2]')
 SETS: Check = ((lambda v: isinstance(v, list) and bool(v) and all(s in PROTOCOLS for s in v)),
                f'a non-empty list of {sorted(PROTOCOLS)}')
+
+
+def distinct_list(item: Callable[[Any], bool], expected: str) -> Check:
+    """A non-empty list of distinct values that each pass ``item``."""
+    return ((lambda v: isinstance(v, list) and bool(v) and len(set(v)) == len(v) and all(item(x) for x in v)),
+            f'a non-empty list of distinct {expected}')
+
+
+RATIOS = distinct_list(RATIO[0], 'numbers in (0, 1), e.g. [0.25, 0.5, 0.75]')
+SEEDS = distinct_list(lambda s: _integer(s) and s >= 0, 'integers >= 0, e.g. [0, 1, 2]')
 
 SCHEMA: dict[str, dict[str, Check] | Check] = {
     'profile': one_of(*PROFILES),
