@@ -45,8 +45,8 @@ def set_iterations(cfg: Config, iters: int | None, lr: float | None = None) -> N
     """params.yaml overrides of the config's schedule (None keeps the config's value)."""
     if iters:
         cfg.train_cfg.max_iters = iters
-        if 'val_interval' in cfg.train_cfg:
-            cfg.train_cfg.val_interval = max(1, iters // 2)
+        if 'val_interval' in cfg.train_cfg:  # a shorter run still validates at its end
+            cfg.train_cfg.val_interval = min(cfg.train_cfg.val_interval, iters)
         if 'param_scheduler' in cfg and 'periods' in cfg.param_scheduler:
             cfg.param_scheduler.periods = [iters]
     if lr:

@@ -139,8 +139,8 @@ STAGES = {  # pipeline stage -> the methods it runs for ('dense': the dense mode
 def cells(params: dict, methods: list[str] | None = None) -> list[Cell]:
     """Every cell params.yaml asks for: the dense model per seed, then each method at its
     ratios, per seed."""
-    out = [] if methods else [Cell('dense', None, s) for s in params['seeds']]
-    for method in methods or list(METHODS):
+    out = [] if methods is not None else [Cell('dense', None, s) for s in params['seeds']]
+    for method in list(METHODS) if methods is None else methods:
         out += [Cell(method, r, s) for r in ratios_of(method, params) for s in params['seeds']]
     return out
 
