@@ -8,5 +8,5 @@ _base_ = [
 model = dict(type='TemporalFinetuneBasicVSR', lambda_tf=0.0, train_cfg=dict(fix_iter=10**9))
 
 optim_wrapper = dict(optimizer=dict(lr=5e-4))
-param_scheduler = dict(periods=[400])
-train_cfg = dict(max_iters=400, val_interval=400)  # validated once, at the end (it costs CPU time)
+param_scheduler = dict(periods=[300])
+train_cfg = dict(max_iters=300, val_interval=300)  # validated once, at the end (it costs CPU time)

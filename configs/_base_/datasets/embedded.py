@@ -9,10 +9,11 @@ gt_patch_size = 128
 num_input_frames = 5
 scale = 4
 
+# LoadDecodedFrameCached (ssl_mm/data/frame_cache.py): each frame is decoded once per process.
 train_pipeline = [
     dict(type='GenerateSegmentIndices', interval_list=[1]),
-    dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
-    dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
+    dict(type='LoadDecodedFrameCached', key='img', channel_order='rgb'),
+    dict(type='LoadDecodedFrameCached', key='gt', channel_order='rgb'),
     dict(type='SetValues', dictionary=dict(scale=scale)),
     dict(type='PairedRandomCrop', gt_patch_size=gt_patch_size),
     dict(type='Flip', keys=['img', 'gt'], flip_ratio=0.5, direction='horizontal'),
