@@ -4,6 +4,7 @@ import numpy as np
 from mmagic.registry import DATASETS
 from mmengine.config import Config
 
+import ssl_mm.data.frame_cache  # noqa: F401  (registers embedded.py's frame loader; stage configs import it)
 from ssl_mm.data import DEGRADATIONS
 from ssl_mm.data.layout import write_frames
 
