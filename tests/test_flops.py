@@ -7,7 +7,7 @@ from ssl_mm.pruning import prune, scale_groups
 
 
 def _conv_macs_per_pixel(net: SSLBasicVSRNet) -> int:
-    """SSL_METHOD.md's analytic count for (pruned) BasicVSR x4, per LR pixel, convs without SPyNet:
+    """The analytic count (docs/method.md section 4) for (pruned) BasicVSR x4, per LR pixel, convs without SPyNet:
     per block 9*(|K_pre|*M + M*|K_out|), plus 2*67*64*9 + 128*F + 9*F*4U1 + 4*9*U1*4U2 + 16*9*U2*H + 16*9*H*3
     (generalised to mid channels C)."""
     c = net.mid_channels

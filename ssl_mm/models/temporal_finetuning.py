@@ -1,4 +1,4 @@
-"""Temporal Finetuning (TF), as ssl-mm defines it (SSL_METHOD.md, last section).
+"""Temporal Finetuning (TF), as ssl-mm defines it (docs/method.md section 10).
 
 The paper finetunes the pruned model with L_rec + L_tf against the growth of pruning error along
 the recurrence, but neither the formula nor its weight could be recovered, and the released code

@@ -1,6 +1,6 @@
 """SSL's sparsity regularisation as mmengine machinery.
 
-The method (SSL_METHOD.md section 5): at the start, rank all units globally and pick the
+The method (docs/method.md section 5): at the start, rank all units globally and pick the
 ``ratio`` lowest; during training add ``lambda * gamma`` to the gradient of every picked scale
 (the gradient of ``lambda/2 * gamma^2``, coupled into Adam), with ``lambda`` growing by ``step``
 every ``update_interval`` iterations up to ``ceiling``, then hold it for ``stabilize_iters``.
@@ -13,7 +13,7 @@ point reaches, so the work is split:
   saves/restores the picked set in checkpoints. ``lambda`` is a pure function of the iteration,
   so a resumed run continues the schedule exactly.
 
-Fixes of the released code (SSL_METHOD.md section 9), each tested:
+Fixes of the released code (docs/method.md section 9), each tested:
 1. the ``act_scale_pre`` penalty uses ``act_scale_pre`` (not conv1's output scale);
 2. input and output scale vectors are independent groups, and the ramp ends by iteration
    count, so no layer can keep the schedule from ending;
