@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 import torch
 
-from ssl_mm.flops import (MAC_CONVENTION, complexity, for_cpu_inference, keep_freed_memory_for_reuse,
-                          latencies)
+from ssl_mm.flops import MAC_CONVENTION, complexity, latencies
+from ssl_mm.runtime import for_cpu_inference, keep_freed_memory_for_reuse
 from ssl_mm.models import SSLBasicVSRNet
 from ssl_mm.pruning import prune, scale_groups
 

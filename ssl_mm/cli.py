@@ -74,7 +74,7 @@ def write_output(frames, out: Path, fps: float) -> None:
 
 def infer(args) -> None:
     from .eval.evaluate import network_upscaler
-    from .flops import for_cpu_inference, keep_freed_memory_for_reuse
+    from .runtime import for_cpu_inference, keep_freed_memory_for_reuse
     if args.max_seq_len is not None and args.max_seq_len < 1:
         raise ParamsError(f'--max-seq-len={args.max_seq_len}: use a positive number of frames')
     net = _network(args.config, args.checkpoint)

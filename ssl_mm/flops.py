@@ -10,7 +10,6 @@ whole-model traces (t+1 frames minus t frames).
 from __future__ import annotations
 
 import copy
-import ctypes
 import statistics
 import time
 
@@ -19,6 +18,7 @@ from mmengine.analysis import FlopAnalyzer, parameter_count
 from torch import nn
 
 from .models.ssl_basicvsr_net import SSLBasicVSRNet
+from .runtime import for_cpu_inference, keep_freed_memory_for_reuse
 
 PAPER_LR_SIZE = (180, 320)
 MAC_CONVENTION = 'MACs per LR frame (fvcore/mmengine convention), LR {h}x{w}'
@@ -82,28 +82,6 @@ def complexity(net: SSLBasicVSRNet, lr_size: tuple[int, int] = PAPER_LR_SIZE) ->
     return {**{f'macs_{k}': v for k, v in macs.items()},
             **{f'params_{k}': v for k, v in params.items()},
             'lr_height': lr_size[0], 'lr_width': lr_size[1]}
-
-
-def keep_freed_memory_for_reuse() -> bool:
-    """Ask glibc to keep freed large blocks instead of returning them to the OS.
-
-    Why: every frame allocates several 60-240 MB activations (the x4 head); by default glibc
-    maps and unmaps each, and the page faults of re-touching fresh pages took ~40 % of CPU
-    inference time here (``sys`` time). Process-wide; a no-op off glibc. Returns whether applied.
-    """
-    try:
-        libc = ctypes.CDLL('libc.so.6')
-    except OSError:
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    return bool(libc.mallopt(m_mmap_threshold, 1 << 30)) and bool(libc.mallopt(m_trim_threshold, 1 << 31))
-
-
-def for_cpu_inference(net: nn.Module) -> nn.Module:
-    """Channels-last weights (so every conv runs in oneDNN's native NHWC layout, ~1.5-3x faster
-    than NCHW on this CPU) in eval mode; the RSC blocks then gather/scatter along memory's last
-    axis."""
-    return net.eval().to(memory_format=torch.channels_last)
 
 
 @torch.inference_mode()

@@ -102,8 +102,8 @@ def test_eval_cli_scores_bicubic_and_a_saved_model(prepared_dir, tmp_path, capsy
 
 
 def test_every_protocol_has_a_test_set_loader():
-    from ssl_mm.eval.test_sets import TEST_SETS, load_test_set
-    assert set(TEST_SETS) == set(PROTOCOLS)
+    from ssl_mm.eval.benchmark_sets import BENCHMARK_SETS, load_test_set
+    assert set(BENCHMARK_SETS) == set(PROTOCOLS)
     with pytest.raises(ValueError, match='unknown test set'):
         load_test_set('set5', '.')
 

@@ -139,7 +139,7 @@ def test_pruned_model_saves_and_rebuilds_from_config_alone(tmp_path, real_lr_cli
 
 def test_channels_last_gives_the_same_output_and_gradients(real_lr_clip):
     """RSC gathers/scatters take the NHWC fast path on channels-last tensors; same numbers."""
-    from ssl_mm.flops import for_cpu_inference
+    from ssl_mm.runtime import for_cpu_inference
     compact = prune(_random_scales(SSLBasicVSRNet(12, 2)), 0.5)
     fast = for_cpu_inference(copy.deepcopy(compact))
     with torch.no_grad():

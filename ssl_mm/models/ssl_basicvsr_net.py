@@ -175,7 +175,6 @@ class SSLBasicVSRNet(BasicVSRNet):
         self.mid_channels = mid_channels
         self.num_blocks = num_blocks
         self.upscale_factor = upscale_factor
-        self._raised_warning = False
         # Full (unpruned) width of every scale vector, recorded while the layers are built.
         self.full_widths: dict[str, int] = {}
 
