@@ -19,7 +19,7 @@ import torch
 from ssl_mm.flops import MAC_CONVENTION, complexity, latencies
 from ssl_mm.runtime import for_cpu_inference, keep_freed_memory_for_reuse
 from ssl_mm.models import SSLBasicVSRNet
-from ssl_mm.pruning import prune, scale_groups
+from ssl_mm.pruning import pick_pruned, prune, round_kept, scale_groups
 
 ARCHS = {
     'paper': dict(net=dict(mid_channels=64, num_blocks=30, hr_channels=64), lr_size=(180, 320), frames=3),
@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--threads', type=int, default=torch.get_num_threads())
     parser.add_argument('--round-to', type=int, default=1,
-                        help='round kept widths up to a multiple of this (see pick_pruned)')
+                        help='round kept widths up to a multiple of this (see round_kept)')
     parser.add_argument('--plain', action='store_true',
                         help='NCHW and default allocator: no channels-last, no malloc tuning')
     args = parser.parse_args()
@@ -59,7 +59,8 @@ def main() -> None:
         frames = args.frames or spec['frames']
         dense = sparsified(spec['net'])
         models = {'dense': dense}
-        models.update({f'{r:g}': prune(dense, r, round_to=args.round_to) for r in args.ratios})
+        models.update({f'{r:g}': prune(dense, round_kept(dense, pick_pruned(dense, r), args.round_to))
+                       for r in args.ratios})
         if args.device == 'cpu' and not args.plain:
             models = {k: for_cpu_inference(m) for k, m in models.items()}
         models = {k: m.to(args.device) for k, m in models.items()}

@@ -110,10 +110,10 @@ def flops(args) -> None:
 
 def prune_command(args) -> None:
     from .flops import complexity
-    from .pruning import pick_pruned, prune, save_network
+    from .pruning import pick_pruned, prune, round_kept, save_network
     net = _network(args.config, args.checkpoint).eval()
     pruned = pick_pruned(net, args.ratio, args.criterion, scope=args.scope, align_residual=args.align_residual)
-    compact = prune(net, pruned=pruned, round_to=args.round_to)
+    compact = prune(net, round_kept(net, pruned, args.round_to))
     cfg, ckpt = save_network(compact, args.out, args.name, meta=dict(source=str(args.checkpoint), ratio=args.ratio))
     before, after = complexity(net, tuple(args.lr_size)), complexity(compact, tuple(args.lr_size))
     print(f'{cfg} + {ckpt} (+ {args.name}_mmagic.py): params {before["params_total"]:,} -> {after["params_total"]:,}, '

@@ -86,8 +86,9 @@ def test_network_evaluation_writes_dvc_metrics(frames_dataset, tmp_path):
 
 def test_eval_cli_scores_bicubic_and_a_saved_model(prepared_dir, tmp_path, capsys):
     from ssl_mm.eval.__main__ import main
-    from ssl_mm.pruning import prune, save_network
-    model = save_network(prune(SSLBasicVSRNet(8, 1), 0.5), tmp_path / 'model')
+    from ssl_mm.pruning import pick_pruned, prune, save_network
+    net = SSLBasicVSRNet(8, 1)
+    model = save_network(prune(net, pick_pruned(net, 0.5)), tmp_path / 'model')
     main(['--prepared', str(prepared_dir), '--sets', 'embedded_bd', '--bicubic', '--max-seq-len', '10',
           '--model', *map(str, model), '--out', str(tmp_path / 'eval')])
     printed = capsys.readouterr().out

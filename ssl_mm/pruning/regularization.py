@@ -34,7 +34,9 @@ from torch import nn
 
 from mmagic.registry import HOOKS, OPTIM_WRAPPERS
 
-from .groups import CRITERIA, ScaleGroup, check_ratio, pick_pruned, scale_groups
+from ..errors import ArgumentError, CheckpointError
+from .contract import PrunableNetwork
+from .groups import ScaleGroup, check_criterion, check_ratio, pick_pruned, scale_groups
 
 STATE_KEY = 'ssl_regularization'
 
@@ -48,10 +50,12 @@ class PenaltySchedule:
 
     def __init__(self, step: float = 1e-4, ceiling: float = 0.1, update_interval: int = 5,
                  stabilize_iters: int = 14000) -> None:
-        if step <= 0 or ceiling <= 0 or update_interval < 1 or stabilize_iters < 0:
-            raise ValueError('penalty schedule needs step > 0, ceiling > 0, update_interval >= 1, '
-                             f'stabilize_iters >= 0; got {step}, {ceiling}, {update_interval}, '
-                             f'{stabilize_iters}')
+        bounds = {'step': (step, step > 0, '> 0'), 'ceiling': (ceiling, ceiling > 0, '> 0'),
+                  'update_interval': (update_interval, update_interval >= 1, '>= 1'),
+                  'stabilize_iters': (stabilize_iters, stabilize_iters >= 0, '>= 0')}
+        for name, (value, valid, bound) in bounds.items():
+            if not valid:
+                raise ArgumentError(name, value, f'is out of range: the penalty schedule needs {{name}} {bound}')
         self.step, self.ceiling = step, ceiling
         self.update_interval, self.stabilize_iters = update_interval, stabilize_iters
         # round() guards against 0.1 / 1e-4 = 1000.0000000000001 adding a spurious increment.
@@ -79,7 +83,7 @@ class PenaltySchedule:
 FINAL_PICKS = ('penalized', 'rerank')
 
 
-def final_pruned_set(net: nn.Module, state: dict, final_pick: str = 'penalized') -> dict[str, torch.Tensor]:
+def final_pruned_set(net: PrunableNetwork, state: dict, final_pick: str = 'penalized') -> dict[str, torch.Tensor]:
     """What the prune stage removes after the search, from the hook's checkpointed ``state``.
 
     ``'penalized'`` (default): exactly the units that were penalised, so nothing unpenalised is
@@ -92,7 +96,7 @@ def final_pruned_set(net: nn.Module, state: dict, final_pick: str = 'penalized')
     if final_pick == 'rerank':
         return pick_pruned(net, state['ratio'], state['criterion'],
                            align_residual=state.get('align_residual', False))
-    raise ValueError(f'final_pick={final_pick!r}: use one of {FINAL_PICKS}')
+    raise ArgumentError('final_pick', final_pick, f'is unknown: use one of {list(FINAL_PICKS)}')
 
 
 def add_penalty_grads(groups: list[ScaleGroup], picked: dict[str, torch.Tensor], lam: float) -> None:
@@ -140,7 +144,8 @@ class SSLRegularizationHook(Hook):
 
     Args:
         ratio: fraction of all scale entries to prune (global, as SSL's ``stage_pr``).
-        criterion: ``'scale'`` (|gamma|, SSL's code) or ``'l1'`` (weight L1, the paper figure).
+        criterion: a key of ``CRITERIA``: ``'scale'`` (|gamma|, SSL's code) or ``'l1'`` (weight
+            L1, the paper figure).
         step, ceiling, update_interval, stabilize_iters: see :class:`PenaltySchedule`.
         min_keep: units every scale vector keeps.
         align_residual: ASSL-style search: each branch's hidden-state channels are picked once
@@ -153,10 +158,8 @@ class SSLRegularizationHook(Hook):
     def __init__(self, ratio: float = 0.5, criterion: str = 'scale', step: float = 1e-4,
                  ceiling: float = 0.1, update_interval: int = 5, stabilize_iters: int = 14000,
                  min_keep: int = 1, align_residual: bool = False, interval: int = 10) -> None:
-        if criterion not in CRITERIA:
-            raise ValueError(f'criterion={criterion!r}: use one of {CRITERIA}')
         self.ratio = check_ratio(ratio)
-        self.criterion = criterion
+        self.criterion = check_criterion(criterion)
         self.min_keep = min_keep
         self.align_residual = bool(align_residual)
         self.interval = interval
@@ -178,8 +181,8 @@ class SSLRegularizationHook(Hook):
             asked = dict(ratio=self.ratio, criterion=self.criterion, align_residual=self.align_residual)
             for key in ('ratio', 'criterion', 'align_residual'):
                 if state.get(key, False) != asked[key]:
-                    raise ValueError(
-                        f'checkpoint was sparsified with {key}={state.get(key, False)}, but this run '
+                    raise CheckpointError(
+                        f'the resumed checkpoint was sparsified with {key}={state.get(key, False)}, but this run '
                         f'asks {key}={asked[key]}: delete the stage work dir to start over')
             self.picked = state['picked']
 
