@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .errors import DataError, ParamsError, exit_on_user_error
+from .errors import DataError, ParamsError, exit_on_user_error, named_as
 
 VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv', '.webm')
 
@@ -112,8 +112,10 @@ def prune_command(args) -> None:
     from .flops import complexity
     from .pruning import pick_pruned, prune, round_kept, save_network
     net = _network(args.config, args.checkpoint).eval()
-    pruned = pick_pruned(net, args.ratio, args.criterion, scope=args.scope, align_residual=args.align_residual)
-    compact = prune(net, round_kept(net, pruned, args.round_to))
+    with named_as(ratio='--ratio', criterion='--criterion', scope='--scope', round_to='--round-to'):
+        pruned = pick_pruned(net, args.ratio, args.criterion, scope=args.scope, align_residual=args.align_residual)
+        pruned = round_kept(net, pruned, args.round_to)
+    compact = prune(net, pruned)
     cfg, ckpt = save_network(compact, args.out, args.name, meta=dict(source=str(args.checkpoint), ratio=args.ratio))
     before, after = complexity(net, tuple(args.lr_size)), complexity(compact, tuple(args.lr_size))
     print(f'{cfg} + {ckpt} (+ {args.name}_mmagic.py): params {before["params_total"]:,} -> {after["params_total"]:,}, '
@@ -123,7 +125,8 @@ def prune_command(args) -> None:
 def export(args) -> None:
     from .export import export_onnx
     net = _network(args.config, args.checkpoint).eval()
-    worst = export_onnx(net, args.onnx, frames=args.frames, lr_size=tuple(args.lr_size))
+    with named_as(frames='--frames', lr_size='--lr-size'):
+        worst = export_onnx(net, args.onnx, frames=args.frames, lr_size=tuple(args.lr_size))
     print(f'{args.onnx}: onnxruntime matches PyTorch (max abs diff {worst:.2e})')
 
 

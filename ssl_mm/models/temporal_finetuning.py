@@ -17,6 +17,8 @@ from mmagic.models.editors.basicvsr.basicvsr import BasicVSR
 from mmagic.registry import MODELS
 from torch import nn
 
+from ..errors import ArgumentError
+
 
 def temporal_loss(student: dict[str, list[torch.Tensor]], teacher: dict[str, list[torch.Tensor]],
                   eps: float = 1e-12) -> torch.Tensor:
@@ -42,7 +44,7 @@ class TemporalFinetuneBasicVSR(BasicVSR):
                  lambda_tf: float = 0.0, **kwargs) -> None:
         super().__init__(generator, pixel_loss, **kwargs)
         if lambda_tf < 0:
-            raise ValueError(f'lambda_tf={lambda_tf} must be >= 0')
+            raise ArgumentError('lambda_tf', lambda_tf, 'is negative: use {name} >= 0 (0 disables TF)')
         self.lambda_tf = float(lambda_tf)
         self._teacher: list[nn.Module] = []  # a list hides it from nn.Module registration
         if teacher is not None:
