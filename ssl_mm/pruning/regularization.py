@@ -121,11 +121,19 @@ class SparsityOptimWrapper(OptimWrapper):
 
     ``penalty`` is installed by :class:`SSLRegularizationHook`; without it this is a plain
     ``OptimWrapper``. (Not for AMP: the penalty would have to be added after unscaling.)
+
+    Args:
+        **kwargs: as ``OptimWrapper`` (``optimizer``, ``accumulative_counts``, ``clip_grad``).
     """
 
     penalty: Callable[[], None] | None = None
 
     def step(self, **kwargs) -> None:
+        """Add the penalty's gradients (if a hook installed one), then step the optimizer.
+
+        Args:
+            **kwargs: passed to ``optimizer.step``.
+        """
         if self.penalty is not None:
             self.penalty()
         super().step(**kwargs)
@@ -168,14 +176,27 @@ class SSLRegularizationHook(Hook):
 
     # -- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict:
+        """The search's settings and the picked set (CPU masks): what the prune stage reads."""
         return dict(ratio=self.ratio, criterion=self.criterion, align_residual=self.align_residual,
                     picked={k: v.cpu() for k, v in self.picked.items()})
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Store :meth:`state_dict` in the checkpoint, once units are picked.
+
+        Args:
+            runner (Runner): the training runner.
+            checkpoint (dict): the checkpoint about to be saved.
+        """
         if self.picked is not None:
             checkpoint[STATE_KEY] = self.state_dict()
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Restore the picked set of a resumed search, which must have the same settings.
+
+        Args:
+            runner (Runner): the training runner.
+            checkpoint (dict): the loaded checkpoint.
+        """
         state = checkpoint.get(STATE_KEY)
         if state is not None:
             asked = dict(ratio=self.ratio, criterion=self.criterion, align_residual=self.align_residual)
@@ -188,6 +209,12 @@ class SSLRegularizationHook(Hook):
 
     # -- training -----------------------------------------------------------------------------
     def before_train(self, runner) -> None:
+        """Pick the units (unless a resumed checkpoint brought them) and install the penalty
+        into the runner's :class:`SparsityOptimWrapper`.
+
+        Args:
+            runner (Runner): the training runner.
+        """
         net = unwrap_generator(runner.model)
         groups = scale_groups(net)
         device = groups[0].scale.device
@@ -208,6 +235,14 @@ class SSLRegularizationHook(Hook):
         self._groups = groups
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        """Every ``interval`` iterations, log lambda and the mean |scale| of picked and kept units.
+
+        Args:
+            runner (Runner): the training runner.
+            batch_idx (int): index of the batch in the epoch.
+            data_batch (dict, optional): the batch.
+            outputs (dict, optional): the model's outputs.
+        """
         if not (self.every_n_train_iters(runner, self.interval) or self.is_last_train_iter(runner)):
             return
         with torch.no_grad():
