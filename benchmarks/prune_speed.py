@@ -1,7 +1,7 @@
 """Dense vs physically pruned SSL-BasicVSR: params, MACs and measured wall-clock.
 
 Prints, per architecture and prune ratio: params, MAC ratio (dense / pruned, per LR frame, with
-and without SPyNet), measured speed-up (median of --repeats runs, interleaved with the dense runs
+and without SPyNet), measured speed-up (fastest of --repeats runs, interleaved with the dense runs
 in the same process) and speed-up / MAC ratio (1.0 = every saved MAC turned into saved time).
 
 The sparsified model has random |scales| (seeded), as after a search; pruning ranks them globally.
@@ -72,7 +72,7 @@ def main() -> None:
         print(f'\n== {arch}: {net["mid_channels"]} ch, {net["num_blocks"]} blocks, x4, LR {h}x{w}, '
               f'{frames} frames, {args.device}, {args.threads} threads, '
               f'{"NCHW" if args.plain else "channels-last"}, round_to {args.round_to}, '
-              f'median of {args.repeats} ==')
+              f'fastest of {args.repeats} ==')
         print(f'{"ratio":>6} {"params":>11} {"GMACs":>8} {"MAC ratio":>10} {"(no SPyNet)":>12} '
               f'{"s/frame":>8} {"speed-up":>9} {"speed-up/MAC ratio":>19}')
         # MACs of the timed clip: every frame's body, SPyNet on (frames - 1) pairs both ways.
