@@ -14,12 +14,13 @@ ssl_mm.flops); --plain measures the untuned NCHW setting.
 from __future__ import annotations
 
 import argparse
+
 import torch
 
 from ssl_mm.flops import MAC_CONVENTION, complexity, latencies
-from ssl_mm.runtime import for_cpu_inference, keep_freed_memory_for_reuse
 from ssl_mm.models import SSLBasicVSRNet
 from ssl_mm.pruning import pick_pruned, prune, round_kept, scale_groups
+from ssl_mm.runtime import for_cpu_inference, keep_freed_memory_for_reuse
 
 ARCHS = {
     'paper': dict(net=dict(mid_channels=64, num_blocks=30, hr_channels=64), lr_size=(180, 320), frames=3),

@@ -27,9 +27,8 @@ from typing import Iterator
 
 import mlflow
 from mlflow.tracking import MlflowClient
-from mmengine.visualization import BaseVisBackend
-
 from mmagic.registry import VISBACKENDS
+from mmengine.visualization import BaseVisBackend
 
 from .errors import TrackingError
 from .runtime import is_rank_zero

@@ -1,13 +1,12 @@
 """The training-input configs build MMagic datasets that yield real random patches."""
 import cv2
 import numpy as np
+from conftest import REPO
 from mmagic.registry import DATASETS
 from mmengine.config import Config
 
 from ssl_mm.data import DEGRADATIONS
 from ssl_mm.data.layout import write_frames
-
-from conftest import REPO
 
 
 def _gt_frames(n, size=24):

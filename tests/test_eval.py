@@ -4,14 +4,21 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SHARED_VID4
 
 from ssl_mm.data import bd_degrade, imresize_matlab
 from ssl_mm.data.sources import Clip, folder_clips, frame_files, read_frame
-from ssl_mm.eval import (PROTOCOLS, Protocol, bicubic_upscaler, evaluate, network_upscaler,
-                         summarize, super_resolve, write_results)
+from ssl_mm.eval import (
+    PROTOCOLS,
+    Protocol,
+    bicubic_upscaler,
+    evaluate,
+    network_upscaler,
+    summarize,
+    super_resolve,
+    write_results,
+)
 from ssl_mm.models import SSLBasicVSRNet
-
-from conftest import SHARED_VID4
 
 
 def _position_dependent(lr: np.ndarray) -> np.ndarray:

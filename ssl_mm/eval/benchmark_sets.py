@@ -7,7 +7,6 @@ from pathlib import Path
 from ..data.prepare import EMBEDDED_VAL
 from ..data.sources import Clip, DataError, folder_clips, reds_clips, vimeo_clips
 
-
 BENCHMARK_SETS = ('vid4_bi', 'vid4_bd', 'embedded_bi', 'embedded_bd', 'reds4', 'vimeo90k_t_bi', 'vimeo90k_t_bd',
              'udm10_bd')
 

@@ -7,10 +7,9 @@ import os
 from pathlib import Path
 
 import torch
-from mmengine.config import Config
-
 from mmagic.models.editors.basicvsr.basicvsr_net import BasicVSRNet
 from mmagic.registry import MODELS
+from mmengine.config import Config
 
 from ..errors import CheckpointError
 from ..io import atomic_path

@@ -27,12 +27,11 @@ import math
 from typing import Callable
 
 import torch
+from mmagic.registry import HOOKS, OPTIM_WRAPPERS
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper
 from torch import nn
-
-from mmagic.registry import HOOKS, OPTIM_WRAPPERS
 
 from ..errors import ArgumentError, CheckpointError
 from .contract import PrunableNetwork

@@ -17,9 +17,9 @@ import pandas as pd
 import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import CheckpointLoader, Runner
-from mmengine.logging import print_log
 
 from ..errors import ParamsError
 from ..io import atomic_path
@@ -87,12 +87,12 @@ def trusted_local_checkpoints() -> Iterator[None]:
     itself (resume) or the pipeline's own models (``load_from``): mmengine's loader table is
     restored on exit, so nothing else in the process loads pickles unchecked.
     """
-    schemes = CheckpointLoader._schemes
+    schemes = CheckpointLoader._schemes.copy()  # register_scheme edits the table in place first
     CheckpointLoader.register_scheme(prefixes='', loader=_load_trusted_checkpoint, force=True)
     try:
         yield
     finally:
-        CheckpointLoader._schemes = schemes  # register_scheme rebuilt the table: the old one is intact
+        CheckpointLoader._schemes = schemes
 
 
 class AtomicCheckpointRunner(Runner):

@@ -6,8 +6,18 @@ from mmengine.config import Config
 from ..errors import ParamsError, exit_on_user_error, named_as
 from ..pruning.checkpoint import load_network, save_network
 from ..tracking import stage_run
-from .common import (PARAMS_FILE, configured_iters, editor_of, file_digest, generator_of, record_training,
-                     run_training, set_iterations, training_stage, work_dir)
+from .common import (
+    PARAMS_FILE,
+    configured_iters,
+    editor_of,
+    file_digest,
+    generator_of,
+    record_training,
+    run_training,
+    set_iterations,
+    training_stage,
+    work_dir,
+)
 from .datasets import dataset_tag
 from .methods import FINETUNED, METHODS, cell_argument
 
