@@ -16,8 +16,8 @@ import time
 import yaml
 from mmengine.hooks import Hook
 
-from ssl_mm.stages.common import stage_config
 from ssl_mm.stages.common import AtomicCheckpointRunner as Runner
+from ssl_mm.stages.common import stage_config
 
 SETTINGS = [(64, 2, True), (128, 2, True), (128, 4, True), (64, 2, False), (128, 2, False)]
 

@@ -1,7 +1,7 @@
 """Dense vs physically pruned SSL-BasicVSR: params, MACs and measured wall-clock.
 
 Prints, per architecture and prune ratio: params, MAC ratio (dense / pruned, per LR frame, with
-and without SPyNet), measured speed-up (median of --repeats runs, interleaved with the dense runs
+and without SPyNet), measured speed-up (fastest of --repeats runs, interleaved with the dense runs
 in the same process) and speed-up / MAC ratio (1.0 = every saved MAC turned into saved time).
 
 The sparsified model has random |scales| (seeded), as after a search; pruning ranks them globally.
@@ -14,12 +14,13 @@ ssl_mm.flops); --plain measures the untuned NCHW setting.
 from __future__ import annotations
 
 import argparse
+
 import torch
 
-from ssl_mm.flops import (MAC_CONVENTION, complexity, for_cpu_inference, keep_freed_memory_for_reuse,
-                          latencies)
+from ssl_mm.flops import MAC_CONVENTION, complexity, latencies
 from ssl_mm.models import SSLBasicVSRNet
-from ssl_mm.pruning import prune, scale_groups
+from ssl_mm.pruning import pick_pruned, prune, round_kept, scale_groups
+from ssl_mm.runtime import for_cpu_inference, keep_freed_memory_for_reuse
 
 ARCHS = {
     'paper': dict(net=dict(mid_channels=64, num_blocks=30, hr_channels=64), lr_size=(180, 320), frames=3),
@@ -45,7 +46,7 @@ def main() -> None:
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--threads', type=int, default=torch.get_num_threads())
     parser.add_argument('--round-to', type=int, default=1,
-                        help='round kept widths up to a multiple of this (see pick_pruned)')
+                        help='round kept widths up to a multiple of this (see round_kept)')
     parser.add_argument('--plain', action='store_true',
                         help='NCHW and default allocator: no channels-last, no malloc tuning')
     args = parser.parse_args()
@@ -59,7 +60,8 @@ def main() -> None:
         frames = args.frames or spec['frames']
         dense = sparsified(spec['net'])
         models = {'dense': dense}
-        models.update({f'{r:g}': prune(dense, r, round_to=args.round_to) for r in args.ratios})
+        models.update({f'{r:g}': prune(dense, round_kept(dense, pick_pruned(dense, r), args.round_to))
+                       for r in args.ratios})
         if args.device == 'cpu' and not args.plain:
             models = {k: for_cpu_inference(m) for k, m in models.items()}
         models = {k: m.to(args.device) for k, m in models.items()}
@@ -71,7 +73,7 @@ def main() -> None:
         print(f'\n== {arch}: {net["mid_channels"]} ch, {net["num_blocks"]} blocks, x4, LR {h}x{w}, '
               f'{frames} frames, {args.device}, {args.threads} threads, '
               f'{"NCHW" if args.plain else "channels-last"}, round_to {args.round_to}, '
-              f'median of {args.repeats} ==')
+              f'fastest of {args.repeats} ==')
         print(f'{"ratio":>6} {"params":>11} {"GMACs":>8} {"MAC ratio":>10} {"(no SPyNet)":>12} '
               f'{"s/frame":>8} {"speed-up":>9} {"speed-up/MAC ratio":>19}')
         # MACs of the timed clip: every frame's body, SPyNet on (frames - 1) pairs both ways.

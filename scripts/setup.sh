@@ -8,7 +8,7 @@ PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 stamp=.venv/.ssl-mm-setup
 want=$(cat requirements.lock pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && .venv/bin/python -c 'import ssl_mm' 2>/dev/null; then
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && .venv/bin/python -c 'import ssl_mm.models' 2>/dev/null; then
     exit 0
 fi
 
@@ -19,7 +19,7 @@ pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@"; }
 # install the working set first, then mmagic and scikit-video without their declared deps.
 pip install -c requirements.lock -e '.[test]'
 pip install --no-deps -c requirements.lock mmagic scikit-video
-.venv/bin/python -c 'import ssl_mm, mmagic.models, skvideo' 2>/dev/null \
-    || { echo "[setup] import check failed: see the error above" >&2; .venv/bin/python -c 'import ssl_mm'; exit 1; }
+.venv/bin/python -c 'import ssl_mm.models, skvideo' 2>/dev/null \
+    || { echo "[setup] import check failed: see the error above" >&2; .venv/bin/python -c 'import ssl_mm.models'; exit 1; }
 echo "$want" > "$stamp"
 echo "[setup] ready: .venv"

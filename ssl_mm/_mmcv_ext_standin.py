@@ -30,7 +30,11 @@ def install() -> None:
     if 'mmcv._ext' in sys.modules:
         return
     try:
-        if importlib.util.find_spec('mmcv._ext') is not None:
+        # Looked up in mmcv's folder without importing mmcv (which imports torch): ``import
+        # ssl_mm`` stays light, and the CLI answers --help at once.
+        mmcv = importlib.util.find_spec('mmcv')
+        if mmcv is not None and importlib.machinery.PathFinder.find_spec(
+                'mmcv._ext', mmcv.submodule_search_locations) is not None:
             return
     except (ImportError, ValueError):
         pass

@@ -14,22 +14,24 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import torch
-from tqdm import tqdm
+# Only light modules here: arguments are parsed (and --help answered) before torch, MMagic and
+# the rest load, inside the command that needs them.
+from .criteria import CRITERIA
+from .errors import DataError, ParamsError, exit_on_user_error, named_as
 
-from .errors import DataError, ParamsError, exit_on_user_error
+if TYPE_CHECKING:
+    import numpy as np
 
 VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv', '.webm')
 
 
 def _network(config: str, checkpoint: str | None = None):
-    import ssl_mm  # noqa: F401  (registers the model; installs the mmcv._ext stand-in)
     from mmagic.registry import MODELS
     from mmengine.config import Config
 
-    from .pruning.checkpoint import load_network, network_config
+    from .pruning.checkpoint import load_network, network_config  # registers the networks too
     if not Path(config).is_file():
         raise DataError(f'{config}: config not found; pass a network config such as models/ssl/finetuned.py')
     if checkpoint is None:
@@ -54,6 +56,7 @@ def read_input(path: Path) -> np.ndarray:
 def write_output(frames, out: Path, fps: float) -> None:
     """Frames (an iterator of (h, w, 3) uint8 RGB) to an mp4, or to ``%08d.png`` in a folder."""
     import cv2
+    import numpy as np
     if out.suffix.lower() in VIDEO_SUFFIXES:
         import imageio_ffmpeg
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -73,8 +76,11 @@ def write_output(frames, out: Path, fps: float) -> None:
 
 
 def infer(args) -> None:
+    import numpy as np
+    from tqdm import tqdm
+
     from .eval.evaluate import network_upscaler
-    from .flops import for_cpu_inference, keep_freed_memory_for_reuse
+    from .runtime import for_cpu_inference, keep_freed_memory_for_reuse
     if args.max_seq_len is not None and args.max_seq_len < 1:
         raise ParamsError(f'--max-seq-len={args.max_seq_len}: use a positive number of frames')
     net = _network(args.config, args.checkpoint)
@@ -110,10 +116,12 @@ def flops(args) -> None:
 
 def prune_command(args) -> None:
     from .flops import complexity
-    from .pruning import pick_pruned, prune, save_network
+    from .pruning import pick_pruned, prune, round_kept, save_network
     net = _network(args.config, args.checkpoint).eval()
-    pruned = pick_pruned(net, args.ratio, args.criterion, scope=args.scope, align_residual=args.align_residual)
-    compact = prune(net, pruned=pruned, round_to=args.round_to)
+    with named_as(ratio='--ratio', criterion='--criterion', scope='--scope', round_to='--round-to'):
+        pruned = pick_pruned(net, args.ratio, args.criterion, scope=args.scope, align_residual=args.align_residual)
+        pruned = round_kept(net, pruned, args.round_to)
+    compact = prune(net, pruned)
     cfg, ckpt = save_network(compact, args.out, args.name, meta=dict(source=str(args.checkpoint), ratio=args.ratio))
     before, after = complexity(net, tuple(args.lr_size)), complexity(compact, tuple(args.lr_size))
     print(f'{cfg} + {ckpt} (+ {args.name}_mmagic.py): params {before["params_total"]:,} -> {after["params_total"]:,}, '
@@ -123,7 +131,8 @@ def prune_command(args) -> None:
 def export(args) -> None:
     from .export import export_onnx
     net = _network(args.config, args.checkpoint).eval()
-    worst = export_onnx(net, args.onnx, frames=args.frames, lr_size=tuple(args.lr_size))
+    with named_as(frames='--frames', lr_size='--lr-size'):
+        worst = export_onnx(net, args.onnx, frames=args.frames, lr_size=tuple(args.lr_size))
     print(f'{args.onnx}: onnxruntime matches PyTorch (max abs diff {worst:.2e})')
 
 
@@ -161,7 +170,8 @@ def parser() -> argparse.ArgumentParser:
                                    'one-shot pruning; the pipeline does the full SSL method.')
     network_args(p)
     p.add_argument('--ratio', type=float, required=True, help='fraction of scale entries to remove, in (0, 1)')
-    p.add_argument('--criterion', choices=['scale', 'l1'], default='scale', help='|scale| (SSL) or weight L1')
+    p.add_argument('--criterion', choices=sorted(CRITERIA), default=next(iter(CRITERIA)),
+                   help='unit ranking (default %(default)s): scale = |scale| (SSL), l1 = weight L1')
     p.add_argument('--scope', choices=['global', 'layer'], default='global', help='rank globally or per layer')
     p.add_argument('--align-residual', action='store_true', help='ASSL-style: one channel set per branch')
     p.add_argument('--round-to', type=int, default=1, help='round kept widths up to a multiple')
@@ -184,6 +194,7 @@ def parser() -> argparse.ArgumentParser:
 @exit_on_user_error
 def main() -> None:
     args = parser().parse_args()
+    import torch
     torch.set_num_threads(int(os.environ.get('SSL_MM_THREADS', torch.get_num_threads())))
     args.run(args)
 

@@ -3,12 +3,17 @@
 Their message is one line: what is wrong, where (file or key) and how to fix it. Pipeline stages
 and the ``ssl-mm`` CLI print it without a traceback and exit with status 2, before anything is
 written, so earlier results stay as they were. Anything else is a bug and keeps its traceback.
+
+The library does not know where a value came from, so it names a bad argument as its own
+parameter (:class:`ArgumentError`, e.g. ``ratio``); the stage or CLI command that passed the value
+renames it to what the user typed with :func:`named_as` (``prune.ratios``, ``--ratio``).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
-from typing import Callable
+from typing import Any, Callable, Iterator
 
 
 class UserError(Exception):
@@ -29,6 +34,35 @@ class CheckpointError(UserError, ValueError):
 
 class TrackingError(UserError, RuntimeError):
     """The MLflow store cannot be used."""
+
+
+class ArgumentError(ParamsError):
+    """A library function got an invalid value for one of its arguments.
+
+    Args:
+        name: the argument's name in the library (``ratio``); :func:`named_as` replaces it.
+        value: the value it got.
+        problem: what is wrong and the fix, read after ``name=value``; ``{name}`` in it stands
+            for the argument's name, so a fix such as "use {name} <= 0.8" is renamed too.
+    """
+
+    def __init__(self, name: str, value: Any, problem: str) -> None:
+        super().__init__(name, value, problem)
+        self.name, self.value, self.problem = name, value, problem
+
+    def __str__(self) -> str:
+        return f'{self.name}={self.value!r} {self.problem.replace("{name}", self.name)}'
+
+
+@contextlib.contextmanager
+def named_as(**names: str) -> Iterator[None]:
+    """Inside the block, an :class:`ArgumentError` about an argument in ``names`` is re-raised
+    under the name the user gave the value: ``with named_as(ratio='--ratio'): pick_pruned(...)``."""
+    try:
+        yield
+    except ArgumentError as err:
+        err.name = names.get(err.name, err.name)
+        raise
 
 
 def exit_on_user_error(main: Callable[[], None]) -> Callable[[], None]:

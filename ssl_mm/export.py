@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import DataError
+from .errors import ArgumentError, DataError
 from .io import atomic_path
 
 OPSET = 17
@@ -28,8 +28,10 @@ def export_onnx(net: torch.nn.Module, path: str | os.PathLike, frames: int = 5,
         import onnxruntime
     except ImportError:
         raise DataError('onnxruntime is not installed: pip install onnxruntime onnx onnxscript') from None
-    if min(lr_size) < 16 or frames < 2:
-        raise DataError(f'--lr-size {lr_size} / --frames {frames}: SPyNet needs LR >= 16x16 and >= 2 frames')
+    if min(lr_size) < 16:
+        raise ArgumentError('lr_size', tuple(lr_size), 'is too small: SPyNet needs LR frames of at least 16x16')
+    if frames < 2:
+        raise ArgumentError('frames', frames, 'is too few: SPyNet needs {name} >= 2')
     net = net.eval().cpu()
     clip = torch.rand(1, frames, 3, *lr_size, generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():

@@ -10,9 +10,9 @@ from typing import Any, Callable
 
 import yaml
 
+from .criteria import CRITERIA
 from .errors import ParamsError
 from .eval.protocols import PROTOCOLS
-from .pruning.groups import CRITERIA
 from .pruning.regularization import FINAL_PICKS
 
 PARAMS_FILE = Path('params.yaml')

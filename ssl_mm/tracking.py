@@ -27,11 +27,11 @@ from typing import Iterator
 
 import mlflow
 from mlflow.tracking import MlflowClient
+from mmagic.registry import VISBACKENDS
 from mmengine.visualization import BaseVisBackend
 
-from mmagic.registry import VISBACKENDS
-
 from .errors import TrackingError
+from .runtime import is_rank_zero
 
 EXPERIMENT = 'ssl-mm'
 
@@ -133,7 +133,7 @@ def _pipeline_run(root: Path, experiment_id: str, tags: dict[str, str]) -> str:
 def stage_run(stage: str, params: dict, tags: dict[str, str], root: Path = Path('.')) -> Iterator[mlflow.ActiveRun]:
     """A nested MLflow run for one stage, under the pipeline's parent run (``None`` on the
     non-zero ranks of a distributed stage: only rank 0 tracks)."""
-    if int(os.environ.get('RANK', '0')) != 0:
+    if not is_rank_zero():
         yield None
         return
     experiment_id = setup(root)

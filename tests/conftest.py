@@ -6,7 +6,8 @@ import pytest
 import torch
 from mmengine.registry import init_default_scope
 
-import ssl_mm  # noqa: F401  (registers models/hooks; installs the mmcv._ext stand-in)
+import ssl_mm.models  # noqa: F401  (registers the networks in MMagic's registries)
+import ssl_mm.pruning  # noqa: F401  (registers the sparsity hook and optim wrapper)
 from ssl_mm.data import bd_degrade, embedded_clip_path, read_video, write_frames_dataset
 
 REPO = Path(__file__).resolve().parents[1]

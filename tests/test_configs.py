@@ -1,14 +1,13 @@
 """The training-input configs build MMagic datasets that yield real random patches."""
 import cv2
 import numpy as np
+from conftest import REPO
 from mmagic.registry import DATASETS
 from mmengine.config import Config
 
 import ssl_mm.data.frame_cache  # noqa: F401  (registers embedded.py's frame loader; stage configs import it)
 from ssl_mm.data import DEGRADATIONS
 from ssl_mm.data.layout import write_frames
-
-from conftest import REPO
 
 
 def _gt_frames(n, size=24):

@@ -4,13 +4,20 @@ import math
 import cv2
 import numpy as np
 import pytest
+from conftest import SHARED_VID4
 
 from ssl_mm.data import bd_degrade, imresize_matlab
 from ssl_mm.data.prepare import prepare
-from ssl_mm.data.sources import (REDS4_CLIPS, DataError, check_scale, folder_clips, read_clip,
-                                 read_frame, reds_clips, vimeo_clips)
-
-from conftest import SHARED_VID4
+from ssl_mm.data.sources import (
+    REDS4_CLIPS,
+    DataError,
+    check_scale,
+    folder_clips,
+    read_clip,
+    read_frame,
+    reds_clips,
+    vimeo_clips,
+)
 
 
 def _matlab_reference(img: np.ndarray, scale: float) -> np.ndarray:

@@ -4,14 +4,21 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SHARED_VID4
 
 from ssl_mm.data import bd_degrade, imresize_matlab
 from ssl_mm.data.sources import Clip, folder_clips, frame_files, read_frame
-from ssl_mm.eval import (PROTOCOLS, Protocol, bicubic_upscaler, evaluate, network_upscaler,
-                         summarize, super_resolve, write_results)
+from ssl_mm.eval import (
+    PROTOCOLS,
+    Protocol,
+    bicubic_upscaler,
+    evaluate,
+    network_upscaler,
+    summarize,
+    super_resolve,
+    write_results,
+)
 from ssl_mm.models import SSLBasicVSRNet
-
-from conftest import SHARED_VID4
 
 
 def _position_dependent(lr: np.ndarray) -> np.ndarray:
@@ -86,8 +93,9 @@ def test_network_evaluation_writes_dvc_metrics(frames_dataset, tmp_path):
 
 def test_eval_cli_scores_bicubic_and_a_saved_model(prepared_dir, tmp_path, capsys):
     from ssl_mm.eval.__main__ import main
-    from ssl_mm.pruning import prune, save_network
-    model = save_network(prune(SSLBasicVSRNet(8, 1), 0.5), tmp_path / 'model')
+    from ssl_mm.pruning import pick_pruned, prune, save_network
+    net = SSLBasicVSRNet(8, 1)
+    model = save_network(prune(net, pick_pruned(net, 0.5)), tmp_path / 'model')
     main(['--prepared', str(prepared_dir), '--sets', 'embedded_bd', '--bicubic', '--max-seq-len', '10',
           '--model', *map(str, model), '--out', str(tmp_path / 'eval')])
     printed = capsys.readouterr().out
@@ -102,8 +110,8 @@ def test_eval_cli_scores_bicubic_and_a_saved_model(prepared_dir, tmp_path, capsy
 
 
 def test_every_protocol_has_a_test_set_loader():
-    from ssl_mm.eval.test_sets import TEST_SETS, load_test_set
-    assert set(TEST_SETS) == set(PROTOCOLS)
+    from ssl_mm.eval.benchmark_sets import BENCHMARK_SETS, load_test_set
+    assert set(BENCHMARK_SETS) == set(PROTOCOLS)
     with pytest.raises(ValueError, match='unknown test set'):
         load_test_set('set5', '.')
 

@@ -3,11 +3,11 @@ import torch
 
 from ssl_mm.flops import _macs, complexity, macs_per_frame, param_counts
 from ssl_mm.models import SSLBasicVSRNet
-from ssl_mm.pruning import prune, scale_groups
+from ssl_mm.pruning import pick_pruned, prune, scale_groups
 
 
 def _conv_macs_per_pixel(net: SSLBasicVSRNet) -> int:
-    """SSL_METHOD.md's analytic count for (pruned) BasicVSR x4, per LR pixel, convs without SPyNet:
+    """The analytic count (docs/method.md section 4) for (pruned) BasicVSR x4, per LR pixel, convs without SPyNet:
     per block 9*(|K_pre|*M + M*|K_out|), plus 2*67*64*9 + 128*F + 9*F*4U1 + 4*9*U1*4U2 + 16*9*U2*H + 16*9*H*3
     (generalised to mid channels C)."""
     c = net.mid_channels
@@ -49,7 +49,7 @@ def test_pruned_macs_follow_the_kept_sets():
     with torch.no_grad():
         for g in scale_groups(net):
             g.scale.uniform_(0.1, 1)
-    compact = prune(net, 0.5)
+    compact = prune(net, pick_pruned(net, 0.5))
     size = (24, 32)
     dense_macs = macs_per_frame(net, size)['total_without_spynet']
     pruned_macs = macs_per_frame(compact, size)['total_without_spynet']

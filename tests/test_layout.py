@@ -1,7 +1,6 @@
 """dvc.yaml and ssl_mm/stages/methods.py name the same cells and the same files: every stage of
 every (method, ratio, seed) cell exists in dvc.yaml under methods.py's name, with exactly the
 outputs methods.py says it writes, and dvc.yaml has no other stage."""
-import os
 import shutil
 from pathlib import Path
 

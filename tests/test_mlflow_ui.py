@@ -20,9 +20,9 @@ from pathlib import Path
 import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
+from test_tracking import mlflow_server
 
 from ssl_mm.tracking import finish_pipeline_run, stage_run, tracking_uri
-from test_tracking import mlflow_server
 
 CHROMIUM = Path('/usr/bin/chromium')  # Debian's package; Playwright's own browser download is not used
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
@@ -113,7 +113,8 @@ def _check_column(page, name: str) -> None:
 
 
 def test_user_compares_prune_ratios_in_the_mlflow_ui(store, chromium, sync_playwright, tmp_path):
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout, expect
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect
     expect.set_options(timeout=30_000)  # the page and the server share 2 busy cores in CI
 
     root, ids = store

@@ -4,9 +4,9 @@ import math
 import pytest
 import torch
 
-from ssl_mm.errors import CheckpointError, ParamsError
+from ssl_mm.errors import ArgumentError, CheckpointError
 from ssl_mm.models import SSLBasicVSRNet
-from ssl_mm.pruning import kept_fraction, load_network, pick_pruned, prune, save_network, scale_groups
+from ssl_mm.pruning import kept_fraction, load_network, pick_pruned, prune, round_kept, save_network, scale_groups
 
 
 def _random_scales(net: SSLBasicVSRNet, seed: int = 0) -> SSLBasicVSRNet:
@@ -35,14 +35,14 @@ def test_masked_equals_physical(mid, blocks, upscale, hr, ratio, act, real_lr_cl
     torch.manual_seed(0)
     net = _random_scales(SSLBasicVSRNet(mid, blocks, upscale_factor=upscale, hr_channels=hr,
                                         act_cfg=dict(type=act)))
-    masked = prune(net, ratio, physical=False)
-    compact = prune(net, ratio, physical=True)
+    pruned = pick_pruned(net, ratio)
+    masked = prune(net, pruned, physical=False)
+    compact = prune(net, pruned, physical=True)
     with torch.no_grad():
         a, b = masked(real_lr_clip), compact(real_lr_clip)
     assert (a - b).abs().max().item() <= 1e-4
     # Physically smaller: fewer parameters, and the shapes follow the kept sets.
     assert sum(p.numel() for p in compact.parameters()) < sum(p.numel() for p in net.parameters())
-    pruned = pick_pruned(net, ratio)
     block = compact.forward_resblocks.main[2][0]
     assert block.conv1.in_channels == int((~pruned['forward_resblocks.main.2.0.conv1.act_scale_pre']).sum())
     assert block.conv2.out_channels == block.out_idx.numel()
@@ -53,7 +53,8 @@ def test_masked_equals_physical(mid, blocks, upscale, hr, ratio, act, real_lr_cl
 
 def test_compact_model_trains(real_lr_clip):
     """Gathers/scatters are out of place: gradients flow through a pruned model."""
-    compact = prune(_random_scales(SSLBasicVSRNet(8, 2)), 0.5).train()
+    net = _random_scales(SSLBasicVSRNet(8, 2))
+    compact = prune(net, pick_pruned(net, 0.5)).train()
     compact(real_lr_clip).mean().backward()
     block = compact.backward_resblocks.main[2][1]
     assert block.conv1.weight.grad.abs().sum() > 0 and compact.backward_resblocks.main[0].weight.grad.abs().sum() > 0
@@ -61,8 +62,9 @@ def test_compact_model_trains(real_lr_clip):
 
 def test_pruning_a_pruned_model_composes_index_sets(real_lr_clip):
     net = _random_scales(SSLBasicVSRNet(12, 2))
-    once = _random_scales(prune(net, 0.3), seed=1)
-    twice, masked = prune(once, 0.3), prune(once, 0.3, physical=False)
+    once = _random_scales(prune(net, pick_pruned(net, 0.3)), seed=1)
+    again = pick_pruned(once, 0.3)
+    twice, masked = prune(once, again), prune(once, again, physical=False)
     with torch.no_grad():
         assert (twice(real_lr_clip) - masked(real_lr_clip)).abs().max().item() <= 1e-4
     first, second = once.forward_resblocks.main[2][1], twice.forward_resblocks.main[2][1]
@@ -104,8 +106,8 @@ def test_ties_are_broken_deterministically_by_position():
     assert kept_fraction(many) == pytest.approx(0.1, abs=0.01)
     # A ratio that would empty layers is refused with the largest ratio that does not.
     feasible = 1 - len(groups) / 240
-    with pytest.raises(ParamsError, match=rf'prune.ratio=0.99 would remove every unit of some layers .*'
-                                          rf'use prune.ratio <= {math.floor(feasible * 1000) / 1000}'):
+    with pytest.raises(ArgumentError, match=rf'^ratio=0.99 would remove every unit of some layers .*'
+                                            rf'use ratio <= {math.floor(feasible * 1000) / 1000}$'):
         pick_pruned(net, 0.99)
     assert kept_fraction(pick_pruned(net, math.floor(feasible * 1000) / 1000)) == pytest.approx(len(groups) / 240, abs=1 / 240)
 
@@ -115,18 +117,19 @@ def test_l1_criterion_ranks_by_weight_magnitude():
     with torch.no_grad():
         net.fusion.weight[3].mul_(1e-4)  # one filter with tiny weights
     assert pick_pruned(net, 0.01, criterion='l1')['fusion.act_scale'][3]
-    with pytest.raises(ValueError, match='criterion'):
+    with pytest.raises(ArgumentError, match=r"criterion='taylor' is unknown: use one of \['l1', 'scale'\]"):
         pick_pruned(net, 0.5, criterion='taylor')
 
 
 @pytest.mark.parametrize('ratio', [0, 1, -0.2, 1.5])
 def test_ratio_outside_unit_interval_is_refused(ratio):
-    with pytest.raises(ValueError, match='outside \\(0, 1\\)'):
-        prune(SSLBasicVSRNet(8, 1), ratio)
+    with pytest.raises(ArgumentError, match='outside \\(0, 1\\)'):
+        pick_pruned(SSLBasicVSRNet(8, 1), ratio)
 
 
 def test_pruned_model_saves_and_rebuilds_from_config_alone(tmp_path, real_lr_clip):
-    compact = prune(_random_scales(SSLBasicVSRNet(12, 2, act_cfg=dict(type='ReLU'))), 0.5)
+    net = _random_scales(SSLBasicVSRNet(12, 2, act_cfg=dict(type='ReLU')))
+    compact = prune(net, pick_pruned(net, 0.5))
     cfg_path, ckpt_path = save_network(compact, tmp_path, meta=dict(ratio=0.5))
     assert cfg_path.read_text().count('widths') == 1 and not list(tmp_path.glob('.*tmp'))
     loaded = load_network(cfg_path, ckpt_path)
@@ -139,8 +142,9 @@ def test_pruned_model_saves_and_rebuilds_from_config_alone(tmp_path, real_lr_cli
 
 def test_channels_last_gives_the_same_output_and_gradients(real_lr_clip):
     """RSC gathers/scatters take the NHWC fast path on channels-last tensors; same numbers."""
-    from ssl_mm.flops import for_cpu_inference
-    compact = prune(_random_scales(SSLBasicVSRNet(12, 2)), 0.5)
+    from ssl_mm.runtime import for_cpu_inference
+    net = _random_scales(SSLBasicVSRNet(12, 2))
+    compact = prune(net, pick_pruned(net, 0.5))
     fast = for_cpu_inference(copy.deepcopy(compact))
     with torch.no_grad():
         assert (fast(real_lr_clip) - compact(real_lr_clip)).abs().max().item() <= 1e-5
@@ -155,14 +159,16 @@ def test_channels_last_gives_the_same_output_and_gradients(real_lr_clip):
 def test_round_to_keeps_multiples_and_only_gives_units_back():
     net = _random_scales(SSLBasicVSRNet(16, 2))
     plain = pick_pruned(net, 0.6)
-    from ssl_mm.pruning import round_kept
     rounded = round_kept(net, plain, 8)
     for name, mask in rounded.items():
         kept = int((~mask).sum())
         assert kept % 8 == 0 or kept == mask.numel()
         assert not (mask & ~plain[name]).any()  # nothing newly pruned
-    compact = prune(net, 0.6, round_to=8)
+    compact = prune(net, rounded)
     assert compact.forward_resblocks.main[2][0].conv1.in_channels % 8 == 0
+    assert all(torch.equal(m, plain[k]) for k, m in round_kept(net, plain, 1).items())  # 1: no rounding
+    with pytest.raises(ArgumentError, match='^round_to=0 is not a positive integer'):
+        round_kept(net, plain, 0)
 
 
 def test_layer_scope_prunes_each_vector_by_the_ratio():
@@ -176,7 +182,7 @@ def test_layer_scope_prunes_each_vector_by_the_ratio():
         score = group.scores('l1')
         if 0 < int(pruned[group.name].sum()) < n:
             assert score[pruned[group.name]].max() <= score[~pruned[group.name]].min()
-    with pytest.raises(ValueError, match='scope'):
+    with pytest.raises(ArgumentError, match="scope='per-layer' is unknown"):
         pick_pruned(net, 0.3, scope='per-layer')
 
 
@@ -201,3 +207,13 @@ def test_aligned_residual_picks_one_channel_set_per_branch(real_lr_clip):
     blocks = [b for name, b in compact.residual_blocks() if name.startswith('forward')]
     assert all(torch.equal(b.in_idx, blocks[0].out_idx) and torch.equal(b.out_idx, blocks[0].out_idx)
                for b in blocks)
+
+
+def test_criteria_are_named_scorers_and_the_network_meets_the_pruning_contract():
+    from ssl_mm.pruning import CRITERIA, PrunableNetwork
+    net = _random_scales(SSLBasicVSRNet(8, 1))
+    assert isinstance(net, PrunableNetwork) and not isinstance(torch.nn.Conv2d(1, 1, 1), PrunableNetwork)
+    assert list(CRITERIA) == ['scale', 'l1']  # the first is the default
+    group = scale_groups(net)[0]
+    for name, scorer in CRITERIA.items():
+        assert scorer.__doc__ and torch.equal(group.scores(name), scorer(group).detach())

@@ -1,4 +1,7 @@
 import copy
+import subprocess
+import sys
+import textwrap
 
 import pytest
 import yaml
@@ -64,3 +67,18 @@ def test_profiles_switch_with_one_param(params_file, repo, monkeypatch):
 def test_work_dir_changes_with_config_and_inputs():
     assert work_dir('sparsify', 'cfg', {'a': 1}) == work_dir('sparsify', 'cfg', {'a': 1})
     assert work_dir('sparsify', 'cfg', {'a': 1}) != work_dir('sparsify', 'cfg2', {'a': 1})
+
+
+def test_trusted_checkpoint_loading_is_scoped_to_the_runner():
+    """Importing the stages leaves mmengine's checkpoint loaders as they were; the trusted
+    (weights_only=False) local loader exists only inside ``trusted_local_checkpoints``."""
+    code = textwrap.dedent('''
+        from mmengine.runner import CheckpointLoader
+        before = dict(CheckpointLoader._schemes)
+        import ssl_mm.stages.common as common
+        assert dict(CheckpointLoader._schemes) == before, 'importing ssl_mm.stages.common changed the loaders'
+        with common.trusted_local_checkpoints():
+            assert CheckpointLoader._schemes[''] is common._load_trusted_checkpoint
+        assert dict(CheckpointLoader._schemes) == before, 'the trusted loader outlived its scope'
+    ''')
+    subprocess.run([sys.executable, '-c', code], check=True)

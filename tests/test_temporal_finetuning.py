@@ -4,7 +4,7 @@ import torch
 from mmagic.registry import MODELS
 
 from ssl_mm.models import SSLBasicVSRNet, TemporalFinetuneBasicVSR, temporal_loss
-from ssl_mm.pruning import prune, scale_groups
+from ssl_mm.pruning import pick_pruned, prune, scale_groups
 
 
 def _editor(generator: SSLBasicVSRNet, teacher: SSLBasicVSRNet, lambda_tf: float) -> TemporalFinetuneBasicVSR:
@@ -42,7 +42,8 @@ def test_tf_loss_is_zero_when_the_student_is_the_teacher(real_lr_clip):
 
 def test_tf_loss_of_a_pruned_student_is_positive_and_falls_with_training(real_lr_clip):
     teacher = _sparsified()
-    student = prune(teacher, 0.5)  # physically pruned: its hidden states differ from the teacher's
+    # Physically pruned: its hidden states differ from the teacher's,
+    student = prune(teacher, pick_pruned(teacher, 0.5))
     with torch.no_grad():  # and moved away from it, as after some finetuning on the pixel loss
         for name, p in student.named_parameters():
             if 'resblocks' in name and name.endswith('weight'):
@@ -66,7 +67,7 @@ def test_tf_loss_of_a_pruned_student_is_positive_and_falls_with_training(real_lr
 
 def test_lambda_zero_is_the_released_code(real_lr_clip):
     teacher = _sparsified()
-    editor = _editor(prune(teacher, 0.5), teacher, lambda_tf=0.0)
+    editor = _editor(prune(teacher, pick_pruned(teacher, 0.5)), teacher, lambda_tf=0.0)
     losses = editor.forward_train(real_lr_clip, _samples(real_lr_clip))
     assert set(losses) == {'loss'}
 

@@ -14,8 +14,15 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from ssl_mm.errors import TrackingError
-from ssl_mm.tracking import (EXPERIMENT_KIND, EXPERIMENT_KIND_TAG, MLflowActiveRunBackend, finish_pipeline_run, setup,
-                             stage_run, tracking_uri)
+from ssl_mm.tracking import (
+    EXPERIMENT_KIND,
+    EXPERIMENT_KIND_TAG,
+    MLflowActiveRunBackend,
+    finish_pipeline_run,
+    setup,
+    stage_run,
+    tracking_uri,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,4 @@
-from .evaluate import (bicubic_upscaler, evaluate, network_upscaler, summarize, super_resolve,
-                       write_results)
+from .evaluate import bicubic_upscaler, evaluate, network_upscaler, summarize, super_resolve, write_results
 from .protocols import PROTOCOLS, Protocol
 
 __all__ = ['PROTOCOLS', 'Protocol', 'bicubic_upscaler', 'evaluate', 'network_upscaler', 'summarize',

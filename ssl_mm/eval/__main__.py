@@ -13,7 +13,7 @@ import pandas as pd
 from ..data.sources import DataError
 from ..pruning.checkpoint import load_network
 from . import PROTOCOLS, bicubic_upscaler, evaluate, network_upscaler, summarize, write_results
-from .test_sets import load_test_set
+from .benchmark_sets import load_test_set
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,4 +1,4 @@
-"""Per-test-set evaluation protocols (SSL_METHOD.md section 8), recorded with every number.
+"""Per-test-set evaluation protocols (docs/method.md section 8), recorded with every number.
 
 * REDS4: PSNR on RGB; SSIM reported on RGB *and* on Y (the released code used Y), labelled.
 * Vid4 (BI, BD), UDM10 (BD): Y channel, no border crop.

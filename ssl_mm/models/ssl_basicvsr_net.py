@@ -19,6 +19,7 @@ from mmagic.models.editors.basicvsr.basicvsr_net import BasicVSRNet, SPyNet
 from mmagic.models.utils import default_init_weights, flow_warp
 from mmagic.registry import MODELS
 
+from ..errors import ArgumentError
 from .scaled_conv import ScaledConv2d
 
 DEFAULT_ACT = dict(type='LeakyReLU', negative_slope=0.1)
@@ -41,7 +42,7 @@ def shuffle_factors(upscale_factor: int) -> list[int]:
     if rest == 3:
         factors.append(3)
     elif rest != 1 or not factors:
-        raise ValueError(f'upscale_factor={upscale_factor} is not supported: use 2**k or 3*2**k')
+        raise ArgumentError('upscale_factor', upscale_factor, 'is not supported: use 2**k or 3*2**k')
     return factors
 
 
@@ -175,7 +176,6 @@ class SSLBasicVSRNet(BasicVSRNet):
         self.mid_channels = mid_channels
         self.num_blocks = num_blocks
         self.upscale_factor = upscale_factor
-        self._raised_warning = False
         # Full (unpruned) width of every scale vector, recorded while the layers are built.
         self.full_widths: dict[str, int] = {}
 
@@ -205,10 +205,12 @@ class SSLBasicVSRNet(BasicVSRNet):
             scale_factor=upscale_factor, mode='bilinear', align_corners=False)
         self.lrelu = build_activation(act_cfg)
         if self.lrelu(torch.zeros(1)).item() != 0:
-            raise ValueError(f'act_cfg={act_cfg}: pruning needs an activation with act(0) == 0')
+            raise ArgumentError('act_cfg', act_cfg, 'is not prunable: pruning needs an activation with act(0) == 0')
         unknown = set(widths) - set(self.full_widths)
         if unknown:
-            raise ValueError(f'widths has keys that name no scale vector: {sorted(unknown)[:3]}')
+            raise ArgumentError('widths', {k: widths[k] for k in sorted(unknown)[:3]},
+                                'has keys that name no scale vector of this architecture: use the config saved '
+                                'with the checkpoint')
 
     # ------------------------------------------------------------------ pruning structure
     @property

@@ -1,4 +1,4 @@
-"""Temporal Finetuning (TF), as ssl-mm defines it (SSL_METHOD.md, last section).
+"""Temporal Finetuning (TF), as ssl-mm defines it (docs/method.md section 10).
 
 The paper finetunes the pruned model with L_rec + L_tf against the growth of pruning error along
 the recurrence, but neither the formula nor its weight could be recovered, and the released code
@@ -16,6 +16,8 @@ import torch
 from mmagic.models.editors.basicvsr.basicvsr import BasicVSR
 from mmagic.registry import MODELS
 from torch import nn
+
+from ..errors import ArgumentError
 
 
 def temporal_loss(student: dict[str, list[torch.Tensor]], teacher: dict[str, list[torch.Tensor]],
@@ -42,7 +44,7 @@ class TemporalFinetuneBasicVSR(BasicVSR):
                  lambda_tf: float = 0.0, **kwargs) -> None:
         super().__init__(generator, pixel_loss, **kwargs)
         if lambda_tf < 0:
-            raise ValueError(f'lambda_tf={lambda_tf} must be >= 0')
+            raise ArgumentError('lambda_tf', lambda_tf, 'is negative: use {name} >= 0 (0 disables TF)')
         self.lambda_tf = float(lambda_tf)
         self._teacher: list[nn.Module] = []  # a list hides it from nn.Module registration
         if teacher is not None:

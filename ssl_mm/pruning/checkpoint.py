@@ -2,15 +2,14 @@
 that rebuilds it alone (a pruned model needs no dense model)."""
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
 import torch
-from mmengine.config import Config
-from mmengine.runner import save_checkpoint
-
 from mmagic.models.editors.basicvsr.basicvsr_net import BasicVSRNet
 from mmagic.registry import MODELS
+from mmengine.config import Config
 
 from ..errors import CheckpointError
 from ..io import atomic_path
@@ -27,7 +26,7 @@ def mmagic_config(model: SSLBasicVSRNet) -> dict:
     pipeline, so that ``mmagic.apis.init_model(config, checkpoint)`` and
     ``MMagicInferencer`` load the network (after ``pip install`` of this package)."""
     return dict(
-        custom_imports=dict(imports=['ssl_mm'], allow_failed_imports=False),
+        custom_imports=dict(imports=['ssl_mm.models'], allow_failed_imports=False),  # registers the network
         default_scope='mmagic',
         model=dict(type='BasicVSR', generator=model_config(model),
                    pixel_loss=dict(type='CharbonnierLoss', loss_weight=1.0, reduction='mean'),
@@ -56,7 +55,11 @@ def save_network(model: SSLBasicVSRNet, out_dir: str | os.PathLike, name: str = 
         # 'generator.' as in MMagic editor checkpoints: mmengine's load_from and MMagic's
         # init_model take the file as it is.
         state = {f'generator.{k}': v.detach().cpu() for k, v in model.state_dict().items()}
-        save_checkpoint({'state_dict': state, 'meta': dict(meta or {})}, str(tmp))
+        # The bytes mmengine's save_checkpoint writes (torch.save through a buffer), without its
+        # FileClient, which logs a deprecation warning users can do nothing about.
+        with io.BytesIO() as buffer:
+            torch.save({'state_dict': state, 'meta': dict(meta or {})}, buffer)
+            tmp.write_bytes(buffer.getvalue())
     return cfg_path, ckpt_path
 
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..errors import ParamsError
+from ..criteria import CRITERIA, check_criterion
+from ..errors import ArgumentError
 from ..models.scaled_conv import ScaledConv2d
-
-CRITERIA = ('scale', 'l1')
+from .contract import PrunableNetwork
 
 
 @dataclass(frozen=True)
@@ -37,28 +37,19 @@ class ScaleGroup:
     def effective_scale(self) -> torch.Tensor:
         return self.scale * self.mask
 
-    def scores(self, criterion: str) -> torch.Tensor:
-        """Importance per unit: |scale| (SSL's code default) or mean |weight| of the unit's
-        filters with the scales folded in (the L1-norm of the paper's figure)."""
+    def scores(self, criterion: str = 'scale') -> torch.Tensor:
+        """Importance per unit by the scorer ``CRITERIA[criterion]`` (low scores go first)."""
         with torch.no_grad():
-            if criterion == 'scale':
-                return self.effective_scale().abs().float()
-            if criterion == 'l1':
-                weight = self.layer.folded_weight_bias()[0].abs().float()
-                if self.is_input:
-                    return weight.mean(dim=(0, 2, 3))
-                return weight.reshape(self.layer.num_units, -1).mean(dim=1)
-        raise ValueError(f'criterion={criterion!r}: use one of {CRITERIA}')
+            return CRITERIA[check_criterion(criterion)](self)
 
 
-def scale_groups(model: nn.Module) -> list[ScaleGroup]:
+def scale_groups(model: PrunableNetwork) -> list[ScaleGroup]:
     """Every scale vector of the model, in module order (the tie-breaking order)."""
     groups = []
-    for layer_name, layer in model.named_modules():
-        if isinstance(layer, ScaledConv2d):
-            if layer.act_scale_pre is not None:
-                groups.append(ScaleGroup(f'{layer_name}.act_scale_pre', layer_name, layer, True))
-            groups.append(ScaleGroup(f'{layer_name}.act_scale', layer_name, layer, False))
+    for layer_name, layer in model.scaled_layers():
+        if layer.act_scale_pre is not None:
+            groups.append(ScaleGroup(f'{layer_name}.act_scale_pre', layer_name, layer, True))
+        groups.append(ScaleGroup(f'{layer_name}.act_scale', layer_name, layer, False))
     if not groups:
         raise ValueError(f'{type(model).__name__} has no ScaledConv2d layers to prune')
     return groups
@@ -66,14 +57,14 @@ def scale_groups(model: nn.Module) -> list[ScaleGroup]:
 
 def check_ratio(ratio: float) -> float:
     if not isinstance(ratio, (int, float)) or not 0 < ratio < 1:
-        raise ParamsError(f'prune.ratio={ratio!r} is outside (0, 1): set it to e.g. 0.5')
+        raise ArgumentError('ratio', ratio, 'is outside (0, 1): set it to e.g. 0.5')
     return float(ratio)
 
 
 SCOPES = ('global', 'layer')
 
 
-def _selection_vectors(model: nn.Module, groups: list[ScaleGroup], align_residual: bool) -> list[list[str]]:
+def _selection_vectors(model: PrunableNetwork, groups: list[ScaleGroup], align_residual: bool) -> list[list[str]]:
     """The vectors units are chosen from, in module order: each scale vector on its own, except
     with ``align_residual`` (ASSL), where every vector that reads or writes a branch's hidden
     state is tied into one: a hidden-state channel goes from all of them or from none."""
@@ -88,7 +79,7 @@ def _selection_vectors(model: nn.Module, groups: list[ScaleGroup], align_residua
     return vectors
 
 
-def pick_pruned(model: nn.Module,
+def pick_pruned(model: PrunableNetwork,
                 ratio: float,
                 criterion: str = 'scale',
                 min_keep: int = 1,
@@ -107,8 +98,9 @@ def pick_pruned(model: nn.Module,
     residual blocks (scored by the mean over the tied vectors, counted once per vector).
     """
     check_ratio(ratio)
+    check_criterion(criterion)
     if scope not in SCOPES:
-        raise ValueError(f'scope={scope!r}: use one of {SCOPES}')
+        raise ArgumentError('scope', scope, f'is unknown: use one of {list(SCOPES)}')
     groups = scale_groups(model)
     scores = {g.name: g.scores(criterion) for g in groups}
     vectors = _selection_vectors(model, groups, align_residual)
@@ -118,8 +110,8 @@ def pick_pruned(model: nn.Module,
         for names, score in zip(vectors, vector_scores):
             count = math.ceil(ratio * score.numel())
             if count > score.numel() - min_keep:
-                raise ParamsError(f'prune.ratio={ratio} would remove every unit of {names[0]} ({score.numel()} '
-                                  f'units, min_keep={min_keep}) in per-layer pruning: use a smaller ratio')
+                raise ArgumentError('ratio', ratio, f'would remove every unit of {names[0]} ({score.numel()} units, '
+                                    f'min_keep={min_keep}) in per-layer pruning: use a smaller {{name}}')
             mask = torch.zeros(score.numel(), dtype=torch.bool)
             mask[torch.sort(score, stable=True).indices[:count]] = True
             pruned_units.append(mask)
@@ -139,8 +131,8 @@ def pick_pruned(model: nn.Module,
         chosen = order[before < target]
         if int(weights[chosen].sum()) < target:
             feasible = int(weights[candidates].sum()) / int(weights.sum())
-            raise ParamsError(f'prune.ratio={ratio} would remove every unit of some layers (each keeps '
-                              f'min_keep={min_keep}): use prune.ratio <= {math.floor(feasible * 1000) / 1000}')
+            raise ArgumentError('ratio', ratio, f'would remove every unit of some layers (each keeps min_keep='
+                                f'{min_keep}): use {{name}} <= {math.floor(feasible * 1000) / 1000}')
         pruned_flat = torch.zeros(flat.numel(), dtype=torch.bool)
         pruned_flat[chosen] = True
         pruned_units = torch.split(pruned_flat, [s.numel() for s in vector_scores])
@@ -148,12 +140,16 @@ def pick_pruned(model: nn.Module,
     return {g.name: masks[g.name].to(g.scale.device) for g in groups}
 
 
-def round_kept(model: nn.Module, pruned: dict[str, torch.Tensor], round_to: int,
+def round_kept(model: PrunableNetwork, pruned: dict[str, torch.Tensor], round_to: int,
                criterion: str = 'scale') -> dict[str, torch.Tensor]:
     """Give back each vector's best pruned units until its kept count is a multiple of
     ``round_to`` (or full width). Convolutions run faster on channel counts that are multiples
     of the SIMD width (16 floats with AVX-512; see ``benchmarks/prune_speed.py``), at the cost
-    of pruning fewer units than asked."""
+    of pruning fewer units than asked. ``round_to=1`` returns ``pruned`` as it is."""
+    if isinstance(round_to, bool) or not isinstance(round_to, int) or round_to < 1:
+        raise ArgumentError('round_to', round_to, 'is not a positive integer: use 1 (no rounding) or e.g. 16')
+    if round_to == 1:
+        return dict(pruned)
     rounded = {}
     for group in scale_groups(model):
         mask, score = pruned[group.name].clone().cpu(), group.scores(criterion).cpu()

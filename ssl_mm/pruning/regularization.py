@@ -1,6 +1,6 @@
 """SSL's sparsity regularisation as mmengine machinery.
 
-The method (SSL_METHOD.md section 5): at the start, rank all units globally and pick the
+The method (docs/method.md section 5): at the start, rank all units globally and pick the
 ``ratio`` lowest; during training add ``lambda * gamma`` to the gradient of every picked scale
 (the gradient of ``lambda/2 * gamma^2``, coupled into Adam), with ``lambda`` growing by ``step``
 every ``update_interval`` iterations up to ``ceiling``, then hold it for ``stabilize_iters``.
@@ -13,7 +13,7 @@ point reaches, so the work is split:
   saves/restores the picked set in checkpoints. ``lambda`` is a pure function of the iteration,
   so a resumed run continues the schedule exactly.
 
-Fixes of the released code (SSL_METHOD.md section 9), each tested:
+Fixes of the released code (docs/method.md section 9), each tested:
 1. the ``act_scale_pre`` penalty uses ``act_scale_pre`` (not conv1's output scale);
 2. input and output scale vectors are independent groups, and the ramp ends by iteration
    count, so no layer can keep the schedule from ending;
@@ -27,14 +27,15 @@ import math
 from typing import Callable
 
 import torch
+from mmagic.registry import HOOKS, OPTIM_WRAPPERS
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper
 from torch import nn
 
-from mmagic.registry import HOOKS, OPTIM_WRAPPERS
-
-from .groups import CRITERIA, ScaleGroup, check_ratio, pick_pruned, scale_groups
+from ..errors import ArgumentError, CheckpointError
+from .contract import PrunableNetwork
+from .groups import ScaleGroup, check_criterion, check_ratio, pick_pruned, scale_groups
 
 STATE_KEY = 'ssl_regularization'
 
@@ -48,10 +49,12 @@ class PenaltySchedule:
 
     def __init__(self, step: float = 1e-4, ceiling: float = 0.1, update_interval: int = 5,
                  stabilize_iters: int = 14000) -> None:
-        if step <= 0 or ceiling <= 0 or update_interval < 1 or stabilize_iters < 0:
-            raise ValueError('penalty schedule needs step > 0, ceiling > 0, update_interval >= 1, '
-                             f'stabilize_iters >= 0; got {step}, {ceiling}, {update_interval}, '
-                             f'{stabilize_iters}')
+        bounds = {'step': (step, step > 0, '> 0'), 'ceiling': (ceiling, ceiling > 0, '> 0'),
+                  'update_interval': (update_interval, update_interval >= 1, '>= 1'),
+                  'stabilize_iters': (stabilize_iters, stabilize_iters >= 0, '>= 0')}
+        for name, (value, valid, bound) in bounds.items():
+            if not valid:
+                raise ArgumentError(name, value, f'is out of range: the penalty schedule needs {{name}} {bound}')
         self.step, self.ceiling = step, ceiling
         self.update_interval, self.stabilize_iters = update_interval, stabilize_iters
         # round() guards against 0.1 / 1e-4 = 1000.0000000000001 adding a spurious increment.
@@ -79,7 +82,7 @@ class PenaltySchedule:
 FINAL_PICKS = ('penalized', 'rerank')
 
 
-def final_pruned_set(net: nn.Module, state: dict, final_pick: str = 'penalized') -> dict[str, torch.Tensor]:
+def final_pruned_set(net: PrunableNetwork, state: dict, final_pick: str = 'penalized') -> dict[str, torch.Tensor]:
     """What the prune stage removes after the search, from the hook's checkpointed ``state``.
 
     ``'penalized'`` (default): exactly the units that were penalised, so nothing unpenalised is
@@ -92,7 +95,7 @@ def final_pruned_set(net: nn.Module, state: dict, final_pick: str = 'penalized')
     if final_pick == 'rerank':
         return pick_pruned(net, state['ratio'], state['criterion'],
                            align_residual=state.get('align_residual', False))
-    raise ValueError(f'final_pick={final_pick!r}: use one of {FINAL_PICKS}')
+    raise ArgumentError('final_pick', final_pick, f'is unknown: use one of {list(FINAL_PICKS)}')
 
 
 def add_penalty_grads(groups: list[ScaleGroup], picked: dict[str, torch.Tensor], lam: float) -> None:
@@ -117,11 +120,19 @@ class SparsityOptimWrapper(OptimWrapper):
 
     ``penalty`` is installed by :class:`SSLRegularizationHook`; without it this is a plain
     ``OptimWrapper``. (Not for AMP: the penalty would have to be added after unscaling.)
+
+    Args:
+        **kwargs: as ``OptimWrapper`` (``optimizer``, ``accumulative_counts``, ``clip_grad``).
     """
 
     penalty: Callable[[], None] | None = None
 
     def step(self, **kwargs) -> None:
+        """Add the penalty's gradients (if a hook installed one), then step the optimizer.
+
+        Args:
+            **kwargs: passed to ``optimizer.step``.
+        """
         if self.penalty is not None:
             self.penalty()
         super().step(**kwargs)
@@ -140,7 +151,8 @@ class SSLRegularizationHook(Hook):
 
     Args:
         ratio: fraction of all scale entries to prune (global, as SSL's ``stage_pr``).
-        criterion: ``'scale'`` (|gamma|, SSL's code) or ``'l1'`` (weight L1, the paper figure).
+        criterion: a key of ``CRITERIA``: ``'scale'`` (|gamma|, SSL's code) or ``'l1'`` (weight
+            L1, the paper figure).
         step, ceiling, update_interval, stabilize_iters: see :class:`PenaltySchedule`.
         min_keep: units every scale vector keeps.
         align_residual: ASSL-style search: each branch's hidden-state channels are picked once
@@ -153,10 +165,8 @@ class SSLRegularizationHook(Hook):
     def __init__(self, ratio: float = 0.5, criterion: str = 'scale', step: float = 1e-4,
                  ceiling: float = 0.1, update_interval: int = 5, stabilize_iters: int = 14000,
                  min_keep: int = 1, align_residual: bool = False, interval: int = 10) -> None:
-        if criterion not in CRITERIA:
-            raise ValueError(f'criterion={criterion!r}: use one of {CRITERIA}')
         self.ratio = check_ratio(ratio)
-        self.criterion = criterion
+        self.criterion = check_criterion(criterion)
         self.min_keep = min_keep
         self.align_residual = bool(align_residual)
         self.interval = interval
@@ -165,26 +175,45 @@ class SSLRegularizationHook(Hook):
 
     # -- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict:
+        """The search's settings and the picked set (CPU masks): what the prune stage reads."""
         return dict(ratio=self.ratio, criterion=self.criterion, align_residual=self.align_residual,
                     picked={k: v.cpu() for k, v in self.picked.items()})
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Store :meth:`state_dict` in the checkpoint, once units are picked.
+
+        Args:
+            runner (Runner): the training runner.
+            checkpoint (dict): the checkpoint about to be saved.
+        """
         if self.picked is not None:
             checkpoint[STATE_KEY] = self.state_dict()
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Restore the picked set of a resumed search, which must have the same settings.
+
+        Args:
+            runner (Runner): the training runner.
+            checkpoint (dict): the loaded checkpoint.
+        """
         state = checkpoint.get(STATE_KEY)
         if state is not None:
             asked = dict(ratio=self.ratio, criterion=self.criterion, align_residual=self.align_residual)
             for key in ('ratio', 'criterion', 'align_residual'):
                 if state.get(key, False) != asked[key]:
-                    raise ValueError(
-                        f'checkpoint was sparsified with {key}={state.get(key, False)}, but this run '
+                    raise CheckpointError(
+                        f'the resumed checkpoint was sparsified with {key}={state.get(key, False)}, but this run '
                         f'asks {key}={asked[key]}: delete the stage work dir to start over')
             self.picked = state['picked']
 
     # -- training -----------------------------------------------------------------------------
     def before_train(self, runner) -> None:
+        """Pick the units (unless a resumed checkpoint brought them) and install the penalty
+        into the runner's :class:`SparsityOptimWrapper`.
+
+        Args:
+            runner (Runner): the training runner.
+        """
         net = unwrap_generator(runner.model)
         groups = scale_groups(net)
         device = groups[0].scale.device
@@ -205,6 +234,14 @@ class SSLRegularizationHook(Hook):
         self._groups = groups
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        """Every ``interval`` iterations, log lambda and the mean |scale| of picked and kept units.
+
+        Args:
+            runner (Runner): the training runner.
+            batch_idx (int): index of the batch in the epoch.
+            data_batch (dict, optional): the batch.
+            outputs (dict, optional): the model's outputs.
+        """
         if not (self.every_n_train_iters(runner, self.interval) or self.is_last_train_iter(runner)):
             return
         with torch.no_grad():

@@ -1,12 +1,16 @@
-"""Turn a sparsified SSL model into a physically smaller one (or a same-shape masked one)."""
+"""Turn a sparsified SSL model into a physically smaller one (or a same-shape masked one).
+
+What goes is decided before, as a mask dict (:func:`~.groups.pick_pruned`, :func:`~.groups.round_kept`,
+or the set the regulariser penalised); this module only cuts.
+"""
 from __future__ import annotations
 
 import copy
 
 import torch
 
-from ..models.ssl_basicvsr_net import SSLBasicVSRNet
-from .groups import pick_pruned, round_kept, scale_groups
+from .contract import PrunableNetwork
+from .groups import scale_groups
 
 
 def _kept(mask: torch.Tensor) -> torch.Tensor:
@@ -18,32 +22,16 @@ def _unit_rows(units: torch.Tensor, group_size: int) -> torch.Tensor:
     return (units[:, None] * group_size + torch.arange(group_size, device=units.device)).flatten()
 
 
-def prune(model: SSLBasicVSRNet,
-          ratio: float | None = None,
-          physical: bool = True,
-          criterion: str = 'scale',
-          pruned: dict[str, torch.Tensor] | None = None,
-          min_keep: int = 1,
-          round_to: int = 1) -> SSLBasicVSRNet:
-    """Remove the lowest-ranked units of ``model`` (which is left untouched).
+def prune(model: PrunableNetwork, pruned: dict[str, torch.Tensor], physical: bool = True) -> PrunableNetwork:
+    """Remove the units ``pruned`` marks (``{scale name: bool mask, True = pruned}``, one entry
+    per scale vector) from ``model``, which is left untouched.
 
-    Either ``ratio`` (global ranking by ``criterion`` and ``min_keep``, see :func:`pick_pruned`)
-    or an explicit
-    ``pruned`` mask dict (e.g. the set the regulariser penalised) says what goes;
-    ``round_to`` then rounds kept counts up (:func:`round_kept`).
-
-    ``physical=True``: a new, smaller ``SSLBasicVSRNet`` built from ``model.arch`` plus
+    ``physical=True``: a new, smaller network of the same class, built from ``model.arch`` plus
     ``widths``; scales are folded into the sliced weights (and reset to 1), each residual block's
     read/write sets become its ``in_idx`` / ``out_idx`` buffers. Works on an already-pruned model
     too (index sets compose). ``physical=False``: a same-shape copy whose pruned scales and masks
     are 0. Both compute the same function.
     """
-    if pruned is None:
-        if ratio is None:
-            raise ValueError('prune() needs a ratio or an explicit pruned mask dict')
-        pruned = pick_pruned(model, ratio, criterion, min_keep)
-    if round_to > 1:
-        pruned = round_kept(model, pruned, round_to, criterion)
     groups = {g.name: g for g in scale_groups(model)}
     if set(pruned) != set(groups):
         raise ValueError(f'pruned masks do not match the model scale vectors: '
@@ -90,6 +78,6 @@ def prune(model: SSLBasicVSRNet,
 
     # Only record what differs from the unpruned architecture, so configs stay short.
     widths = {name: len(idx) for name, idx in kept.items() if len(idx) != model.full_widths[name]}
-    compact = SSLBasicVSRNet(**{**model.arch, 'widths': widths}).to(device)
+    compact = type(model)(**{**model.arch, 'widths': widths}).to(device)
     compact.load_state_dict(state, strict=True)
     return compact

@@ -1,4 +1,4 @@
-"""SSL (CVPR 2023) Table 1, x4, PSNR/SSIM, as reprinted by QBasicVSR (SSL_METHOD.md). Y channel
+"""SSL (CVPR 2023) Table 1, x4, PSNR/SSIM, as reprinted by QBasicVSR (docs/method.md section 12). Y channel
 except REDS4 (RGB). Params (M) as printed: they appear to exclude SPyNet."""
 
 PAPER_TABLE1 = {

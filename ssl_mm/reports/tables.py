@@ -76,7 +76,7 @@ def table_notes(params: dict) -> list[str]:
         'Cells: PSNR / SSIM (Y, except REDS4: RGB); with several seeds, PSNR is mean ± sample std over seeds. '
         'MACs: multiply-accumulates per LR frame at 180x320 (fvcore/mmengine convention), with and without SPyNet '
         '(unpruned, the same in every model); the paper reports no FLOPs. MAC ratio and CPU speed-up: dense / '
-        'method; CPU: 2 threads, channels-last, median of interleaved runs.',
+        'method; CPU: 2 threads, channels-last, fastest of 5 interleaved runs.',
         'Every method after the dense model trains as many iterations as SSL does (sparsify + finetune); '
         'BasicVSR-lite trains dense + sparsify + finetune iterations from scratch, with the dense model\'s SPyNet.',
         f"'{NOT_AVAILABLE}': the test set is not on this machine (metrics/eval/*/unavailable.json says why); "

@@ -2,6 +2,7 @@
 work dir, atomic checkpoints, the MLflow stage run, and torchrun for the paper profile."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -9,16 +10,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import mlflow
 import pandas as pd
 import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import CheckpointLoader, Runner
-from mmengine.logging import print_log
 
 from ..errors import ParamsError
 from ..io import atomic_path
@@ -73,11 +74,25 @@ def work_dir(stage: str, *inputs) -> Path:
     return Path('work_dirs') / stage / fingerprint(*inputs)
 
 
-@CheckpointLoader.register_scheme(prefixes='', force=True)
-def _load_local_checkpoint(filename: str, map_location=None):
-    # Runner checkpoints (ours) hold optimizer and message-hub state, which torch>=2.6's
-    # weights_only default refuses; they are trusted files this pipeline wrote itself.
+def _load_trusted_checkpoint(filename: str, map_location=None):
     return torch.load(filename, map_location=map_location, weights_only=False)
+
+
+@contextlib.contextmanager
+def trusted_local_checkpoints() -> Iterator[None]:
+    """While open, mmengine loads local checkpoints with ``weights_only=False``.
+
+    Runner checkpoints hold optimizer and message-hub state, which torch>=2.6's ``weights_only``
+    default refuses. Only the runner of a training stage needs this, for the files it wrote
+    itself (resume) or the pipeline's own models (``load_from``): mmengine's loader table is
+    restored on exit, so nothing else in the process loads pickles unchecked.
+    """
+    schemes = CheckpointLoader._schemes.copy()  # register_scheme edits the table in place first
+    CheckpointLoader.register_scheme(prefixes='', loader=_load_trusted_checkpoint, force=True)
+    try:
+        yield
+    finally:
+        CheckpointLoader._schemes = schemes
 
 
 class AtomicCheckpointRunner(Runner):
@@ -130,11 +145,12 @@ def run_training(cfg: Config, work: Path, load_from: str | Path | None = None,
     checkpoint = last_good_checkpoint(work) if work.is_dir() else None
     cfg.resume = checkpoint is not None
     cfg.load_from = str(checkpoint) if checkpoint else (str(load_from) if load_from else None)
-    runner = AtomicCheckpointRunner.from_cfg(cfg)
-    runner.register_hook(LastValIterHook())
-    if setup is not None:
-        setup(runner)
-    runner.train()
+    with trusted_local_checkpoints():
+        runner = AtomicCheckpointRunner.from_cfg(cfg)
+        runner.register_hook(LastValIterHook())
+        if setup is not None:
+            setup(runner)
+        runner.train()
     # The last checkpoint is written before the last validation runs, so a run resumed at its
     # end would report the previous validation's scores: validate again then.
     if runner.val_loop is not None and runner.message_hub.get_info('last_val_iter') != runner.iter:

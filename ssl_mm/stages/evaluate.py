@@ -14,10 +14,11 @@ import pandas as pd
 
 from ..errors import DataError, exit_on_user_error
 from ..eval import PROTOCOLS, bicubic_upscaler, evaluate, network_upscaler, write_results
+from ..eval.benchmark_sets import load_test_set
 from ..eval.flow_cache import cache_flows
-from ..eval.test_sets import load_test_set
-from ..flops import complexity, for_cpu_inference, keep_freed_memory_for_reuse
+from ..flops import complexity
 from ..pruning import load_network
+from ..runtime import for_cpu_inference, keep_freed_memory_for_reuse
 from ..tracking import stage_run
 from .common import PARAMS_FILE, load_params, write_json
 from .finetune import lambda_tf

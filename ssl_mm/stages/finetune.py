@@ -3,17 +3,33 @@ against the frozen sparsified teacher; lambda_tf = 0 is the released code). Meth
 sparsity search (L1-norm) finetune for the search's iterations too: same budget for all."""
 from mmengine.config import Config
 
-from ..errors import ParamsError, exit_on_user_error
+from ..errors import ParamsError, exit_on_user_error, named_as
 from ..pruning.checkpoint import load_network, save_network
 from ..tracking import stage_run
-from .common import (PARAMS_FILE, configured_iters, editor_of, file_digest, generator_of, record_training,
-                     run_training, set_iterations, training_stage, work_dir)
+from .common import (
+    PARAMS_FILE,
+    configured_iters,
+    editor_of,
+    file_digest,
+    generator_of,
+    record_training,
+    run_training,
+    set_iterations,
+    training_stage,
+    work_dir,
+)
 from .datasets import dataset_tag
 from .methods import FINETUNED, METHODS, cell_argument
 
 
+def lambda_tf_key(method: str) -> str:
+    """The params.yaml key of a method's Temporal Finetuning weight."""
+    return 'baselines.tf_lambda' if method == 'ssl_tf' else 'finetune.lambda_tf'
+
+
 def lambda_tf(method: str, params: dict) -> float:
-    return params['baselines']['tf_lambda'] if method == 'ssl_tf' else params['finetune']['lambda_tf']
+    group, key = lambda_tf_key(method).split('.')
+    return params[group][key]
 
 
 def main() -> None:
@@ -32,14 +48,15 @@ def main() -> None:
     def attach_teacher(runner) -> None:
         if cfg.model.lambda_tf > 0:
             if teacher is None:
-                raise ParamsError(f'{PARAMS_FILE}: finetune.lambda_tf={cfg.model.lambda_tf} needs a sparsified teacher '
-                                  f'and {cell.method} has none: set it to 0')
+                raise ParamsError(f'{PARAMS_FILE}: {lambda_tf_key(cell.method)}={cfg.model.lambda_tf} needs a '
+                                  f'sparsified teacher and {cell.method} has none: set it to 0')
             editor_of(runner).set_teacher(load_network(f'{teacher}.py', f'{teacher}.pth'))
 
     tags = {'profile': params['profile'], 'method': cell.method, 'prune_ratio': cell.ratio, 'seed': cell.seed,
             'lambda_tf': cfg.model.lambda_tf, 'dataset': dataset_tag(params)}
     with stage_run(cell.stage_name('finetune'), {**p, 'lambda_tf': cfg.model.lambda_tf}, tags) as run:
-        runner = run_training(cfg, work, load_from=f'{pruned}.pth', setup=attach_teacher)
+        with named_as(lambda_tf=lambda_tf_key(cell.method)):  # TemporalFinetuneBasicVSR checks it
+            runner = run_training(cfg, work, load_from=f'{pruned}.pth', setup=attach_teacher)
         if run is None:
             return
         save_network(generator_of(runner), cell.dir, 'finetuned',

@@ -47,9 +47,15 @@ FINETUNED = [m for m, spec in METHODS.items() if not spec.from_scratch]
 SCRATCH = [m for m, spec in METHODS.items() if spec.from_scratch]
 
 
+def ratios_key(method: str) -> str:
+    """The params.yaml key that lists the prune ratios a method runs at."""
+    return 'prune.ratios' if METHODS[method].curve else 'baselines.ratios'
+
+
 def ratios_of(method: str, params: dict) -> list[float]:
     """The prune ratios a method runs at (params.yaml)."""
-    return list(params['prune']['ratios'] if METHODS[method].curve else params['baselines']['ratios'])
+    group, key = ratios_key(method).split('.')
+    return list(params[group][key])
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Stage prepare_data: embedded clips, Vid4 (when present) and checks of external sets."""
 import mlflow
 
-from ..errors import exit_on_user_error
 from ..data.prepare import prepare
+from ..errors import exit_on_user_error
 from ..io import atomic_dir
 from ..tracking import stage_run
 from .common import load_params

@@ -5,13 +5,26 @@ params, MACs and CPU latency against the dense network."""
 import mlflow
 import torch
 
-from ..errors import exit_on_user_error
+from ..errors import exit_on_user_error, named_as
 from ..export import export_onnx
 from ..flops import cost_against_dense
-from ..pruning import final_pruned_set, kept_fraction, load_network, pick_pruned, prune, save_network
+from ..pruning import final_pruned_set, kept_fraction, load_network, pick_pruned, prune, round_kept, save_network
 from ..tracking import stage_run
 from .common import load_params, write_json
-from .methods import METHODS, PRUNED, cell_argument
+from .methods import METHODS, PRUNED, Cell, cell_argument, ratios_key
+
+
+def pruned_units(cell: Cell, net, params: dict) -> tuple[dict, dict]:
+    """The units the cell's method picks in ``net``, and the set cut after ``prune.round_to``
+    gave some back; a bad value is reported by the params.yaml key it came from."""
+    p, spec = params['prune'], METHODS[cell.method]
+    with named_as(ratio=ratios_key(cell.method), final_pick='prune.final_pick', round_to='prune.round_to'):
+        if spec.search is not None:
+            state = torch.load(cell.dir / 'sparsify_state.pt', map_location='cpu', weights_only=True)
+            picked = final_pruned_set(net, state, p['final_pick'])
+        else:
+            picked = pick_pruned(net, cell.ratio, **spec.pick)
+        return picked, round_kept(net, picked, p['round_to'])
 
 
 def main() -> None:
@@ -24,16 +37,15 @@ def main() -> None:
         if spec.search is not None:
             searched = cell.network('sparsified')
             net = load_network(f'{searched}.py', f'{searched}.pth').eval()
-            state = torch.load(cell.dir / 'sparsify_state.pt', map_location='cpu', weights_only=True)
-            pruned_set = final_pruned_set(net, state, p['final_pick'])
         else:
             net = dense
-            pruned_set = pick_pruned(net, cell.ratio, **spec.pick)
-        compact = prune(net, pruned=pruned_set, round_to=p['round_to'])
+        picked, pruned_set = pruned_units(cell, net, params)
+        compact = prune(net, pruned_set)
         save_network(compact, cell.dir, 'pruned', meta=dict(stage='prune', method=cell.method, ratio=cell.ratio))
         # Exported for use outside this repository: <name>_mmagic.py (MMagic's init_model) and ONNX.
         onnx_diff = export_onnx(compact, cell.dir / 'pruned.onnx', frames=3, lr_size=(64, 64))
-        metrics = {'kept_unit_fraction': kept_fraction(pruned_set), 'onnx_max_abs_diff': onnx_diff,
+        # kept_unit_fraction: of the picked set, before prune.round_to gives units back.
+        metrics = {'kept_unit_fraction': kept_fraction(picked), 'onnx_max_abs_diff': onnx_diff,
                    **cost_against_dense(dense, compact)}
         write_json(cell.metrics('prune'), metrics)
         write_json(cell.metrics('kept_channels'), {'full': net.full_widths,

@@ -4,14 +4,14 @@ or ASSL-style (hidden-state channels aligned across the blocks of a branch). Wri
 regularised network and the picked set."""
 import torch
 
-from ..errors import exit_on_user_error
+from ..errors import exit_on_user_error, named_as
 from ..io import atomic_path
 from ..pruning.checkpoint import save_network
 from ..pruning.regularization import SSLRegularizationHook
 from ..tracking import stage_run
 from .common import file_digest, generator_of, record_training, run_training, training_stage, work_dir
 from .datasets import dataset_tag
-from .methods import METHODS, SEARCHED, cell_argument
+from .methods import METHODS, SEARCHED, cell_argument, ratios_key
 
 
 def main() -> None:
@@ -25,7 +25,9 @@ def main() -> None:
     tags = {'profile': params['profile'], 'method': cell.method, 'prune_ratio': cell.ratio, 'seed': cell.seed,
             'dataset': dataset_tag(params)}
     with stage_run(cell.stage_name('sparsify'), {**p, 'ratio': cell.ratio}, tags) as run:
-        runner = run_training(cfg, work, load_from=f'{dense}.pth')
+        # The hook validates its arguments: errors name the params.yaml keys they came from.
+        with named_as(ratio=ratios_key(cell.method), **{k: f'sparsify.{k}' for k in p if k != 'iters'}):
+            runner = run_training(cfg, work, load_from=f'{dense}.pth')
         if run is None:
             return
         hook = next(h for h in runner.hooks if isinstance(h, SSLRegularizationHook))

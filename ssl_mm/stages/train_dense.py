@@ -14,8 +14,16 @@ from ..errors import exit_on_user_error
 from ..flops import cost_against_dense, macs_per_frame
 from ..pruning.checkpoint import load_network, save_network
 from ..tracking import stage_run
-from .common import (configured_iters, file_digest, generator_of, record_training, run_training, set_iterations,
-                     training_stage, work_dir)
+from .common import (
+    configured_iters,
+    file_digest,
+    generator_of,
+    record_training,
+    run_training,
+    set_iterations,
+    training_stage,
+    work_dir,
+)
 from .datasets import dataset_tag, train_meta_file
 from .methods import SCRATCH, cell_argument
 

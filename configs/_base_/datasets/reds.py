@@ -1,4 +1,4 @@
-# Paper profile, REDS BI x4 (SSL_METHOD.md section 7): 15 consecutive frames, 256 GT patches,
+# Paper profile, REDS BI x4 (docs/method.md section 7): 15 consecutive frames, 256 GT patches,
 # flips/transpose, 1 sample per GPU x 8 GPUs. Clips: the upstream 266 (000-269 minus REDS4),
 # listed in the meta file that `ssl_mm.data.prepare --reds <root>` writes.
 data_root = 'data/REDS'

@@ -1,4 +1,4 @@
-# Paper profile, Vimeo-90K x4 (SSL_METHOD.md section 7): septuplets mirrored to 14 frames,
+# Paper profile, Vimeo-90K x4 (docs/method.md section 7): septuplets mirrored to 14 frames,
 # 256 GT patches, 1 sample per GPU x 8 GPUs. BI by default; BD: data_prefix img='BDx4'.
 # Clips: the official sep_trainlist.txt (64,612), as the meta file `ssl_mm.data.prepare
 # --vimeo90k <root>` writes (SSL's own list overlaps Vimeo-90K-T and is not used).

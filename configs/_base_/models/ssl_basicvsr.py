@@ -1,7 +1,9 @@
 # SSL-BasicVSR inside MMagic's BasicVSR editor. Paper settings: 64 channels, 30 blocks, x4.
-# ssl_mm registers the network and the SSL hook; tracking the MLflow backend; frame_cache the
-# default profile's frame loader (one custom_imports per config tree: mmengine refuses two).
-custom_imports = dict(imports=['ssl_mm', 'ssl_mm.tracking', 'ssl_mm.data.frame_cache'], allow_failed_imports=False)
+# ssl_mm.models registers the networks; ssl_mm.pruning the SSL hook and optim wrapper; tracking the
+# MLflow backend; frame_cache the default profile's frame loader (one custom_imports per config
+# tree: mmengine refuses two).
+custom_imports = dict(imports=['ssl_mm.models', 'ssl_mm.pruning', 'ssl_mm.tracking', 'ssl_mm.data.frame_cache'],
+                      allow_failed_imports=False)
 
 model = dict(
     type='BasicVSR',

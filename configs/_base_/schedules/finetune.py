@@ -1,4 +1,4 @@
-# Stage B of SSL: finetune the pruned model (SSL_METHOD.md section 7): Adam 2e-4 cosine to 1e-7
+# Stage B of SSL: finetune the pruned model (docs/method.md section 7): Adam 2e-4 cosine to 1e-7
 # over 300k iterations, SpyNet lr x0.125 and frozen for 5k, scale vectors not trained (the
 # released code excludes act_scale from the optimizer). Loss: Charbonnier, plus lambda_tf * L_tf
 # (Temporal Finetuning, ssl-mm's definition; 0 = the released code).

@@ -1,4 +1,4 @@
-# Stage A of SSL: the regularised pruning search (SSL_METHOD.md section 5).
+# Stage A of SSL: the regularised pruning search (docs/method.md section 5).
 # Constant Adam 2e-4 (betas 0.9/0.99), SpyNet frozen throughout, Charbonnier, no EMA.
 optim_wrapper = dict(
     type='SparsityOptimWrapper',

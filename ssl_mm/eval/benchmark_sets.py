@@ -1,4 +1,5 @@
-"""Test set name -> clips, from the prepared folder (Vid4, embedded) or the user's roots."""
+"""The benchmark sets an evaluation can run (Vid4, REDS4, Vimeo-90K-T, UDM10, the embedded
+clips): name -> clips, from the prepared folder or the user's data roots."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,8 +7,7 @@ from pathlib import Path
 from ..data.prepare import EMBEDDED_VAL
 from ..data.sources import Clip, DataError, folder_clips, reds_clips, vimeo_clips
 
-
-TEST_SETS = ('vid4_bi', 'vid4_bd', 'embedded_bi', 'embedded_bd', 'reds4', 'vimeo90k_t_bi', 'vimeo90k_t_bd',
+BENCHMARK_SETS = ('vid4_bi', 'vid4_bd', 'embedded_bi', 'embedded_bd', 'reds4', 'vimeo90k_t_bi', 'vimeo90k_t_bd',
              'udm10_bd')
 
 

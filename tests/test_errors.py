@@ -1,0 +1,59 @@
+"""User errors: the library names a bad argument as its own parameter; the stage or CLI command
+that passed the value renames it to what the user typed; either way it ends as one line and
+exit status 2."""
+import pytest
+import torch
+import yaml
+
+from ssl_mm.errors import ArgumentError, ParamsError, exit_on_user_error, named_as
+from ssl_mm.models import SSLBasicVSRNet
+
+
+def test_the_caller_renames_a_library_argument_to_the_users_name():
+    with pytest.raises(ArgumentError) as info:
+        with named_as(ratio='--ratio', round_to='--round-to'):
+            raise ArgumentError('ratio', 0.99, 'would empty a layer: use {name} <= 0.9')
+    assert str(info.value) == '--ratio=0.99 would empty a layer: use --ratio <= 0.9'
+    assert isinstance(info.value, ParamsError) and isinstance(info.value, ValueError)
+    # Other arguments keep the library's name; other errors pass untouched.
+    with pytest.raises(ArgumentError, match="^scope='x' is unknown$"):
+        with named_as(ratio='--ratio'):
+            raise ArgumentError('scope', 'x', 'is unknown')
+    with pytest.raises(KeyError):
+        with named_as(ratio='--ratio'):
+            raise KeyError('ratio')
+
+
+def test_a_user_error_ends_as_one_line_and_status_2(capsys):
+    @exit_on_user_error
+    def main():
+        with named_as(ratio='prune.ratios'):
+            raise ArgumentError('ratio', 1.5, 'is outside (0, 1)')
+
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == 'error: prune.ratios=1.5 is outside (0, 1)\n'
+
+
+def test_the_prune_stage_names_the_params_keys(repo, tmp_path, monkeypatch):
+    """A ratio the network cannot take is reported by the key that listed it (prune.ratios for
+    the curve methods, baselines.ratios for the others), a bad round_to as prune.round_to."""
+    from ssl_mm.stages.methods import Cell
+    from ssl_mm.stages.prune import pruned_units
+    params = yaml.safe_load((repo / 'params.yaml').read_text())
+    net = SSLBasicVSRNet(8, 1)
+    with pytest.raises(ArgumentError, match=r'^prune\.ratios=0\.99 would remove every unit of .* use a smaller '
+                                            r'prune\.ratios$'):
+        pruned_units(Cell('l1_norm', 0.99, 0), net, params)
+    # ASSL prunes the set of its search; 'rerank' ranks again at the search's ratio.
+    monkeypatch.chdir(tmp_path)
+    cell = Cell('assl', 0.99, 0)
+    cell.dir.mkdir(parents=True)
+    torch.save(dict(ratio=0.99, criterion='scale', align_residual=True, picked={}), cell.dir / 'sparsify_state.pt')
+    params['prune']['final_pick'] = 'rerank'
+    with pytest.raises(ArgumentError, match=r'^baselines\.ratios=0\.99 would remove .* use baselines\.ratios <= '):
+        pruned_units(cell, net, params)
+    params['prune'].update(final_pick='penalized', round_to=0)
+    with pytest.raises(ArgumentError, match=r'^prune\.round_to=0 is not a positive integer'):
+        pruned_units(Cell('l1_norm', 0.5, 0), net, params)
