@@ -24,8 +24,7 @@ from mmengine.logging import print_log
 
 from ..io import atomic_path
 from .layout import write_frames_dataset
-from .sources import (VID4_CLIPS, DataError, folder_clips, frame_files, read_frame, reds_clips,
-                      require_dir, vimeo_clips, write_meta_file)
+from .sources import VID4_CLIPS, DataError, folder_clips, frame_files, read_frame, reds_clips, require_dir, vimeo_clips, write_meta_file
 from .video import embedded_clip_path, read_video
 
 # name -> (source clip, first frame, frames, (top, left, height, width) crop or None)

@@ -11,13 +11,12 @@ import copy
 from typing import Callable, Iterator
 
 import torch
-from mmcv.cnn import build_activation_layer
-from mmengine.model import BaseModule
-from torch import nn
-
 from mmagic.models.editors.basicvsr.basicvsr_net import BasicVSRNet, SPyNet
 from mmagic.models.utils import default_init_weights, flow_warp
 from mmagic.registry import MODELS
+from mmcv.cnn import build_activation_layer
+from mmengine.model import BaseModule
+from torch import nn
 
 from ..errors import ArgumentError
 from .scaled_conv import ScaledConv2d

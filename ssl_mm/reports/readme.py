@@ -11,8 +11,8 @@ import pandas as pd
 import torch
 
 from ..io import atomic_path
-from ..tracking import git_commit
 from ..stages.methods import METHODS
+from ..tracking import git_commit
 from .results import label, over_seeds
 
 COMPARED = ('l1_norm', 'assl', 'lite', 'ssl_tf')  # SSL's lead is stated over each of these

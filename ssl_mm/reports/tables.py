@@ -73,7 +73,8 @@ def table_notes(params: dict) -> list[str]:
         f"'{params['prune']['final_pick']}'. SSL finetunes with lambda_tf {params['finetune']['lambda_tf']}, "
         f"'SSL + Temporal Finetuning' with {params['baselines']['tf_lambda']} (Temporal Finetuning as ssl-mm "
         'defines it; 0 = released code).',
-        'Cells: PSNR / SSIM (Y, except REDS4: RGB); with several seeds, PSNR is mean ± sample std over seeds. '
+        'Cells: PSNR / SSIM on Y, except REDS4: PSNR on RGB, SSIM on Y as the released code reports it (its RGB '
+        'SSIM is in metrics/eval); with several seeds, PSNR is mean ± sample std over seeds. '
         'MACs: multiply-accumulates per LR frame at 180x320 (fvcore/mmengine convention), with and without SPyNet '
         '(unpruned, the same in every model); the paper reports no FLOPs. MAC ratio and CPU speed-up: dense / '
         'method; CPU: 2 threads, channels-last, fastest of 5 interleaved runs.',
