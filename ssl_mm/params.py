@@ -103,6 +103,12 @@ def validate(params: dict, path: Path = PARAMS_FILE) -> dict:
     return params
 
 
+def param(params: dict, key: str):
+    """The value of a ``group.key`` name (as errors and docs spell it) in loaded params."""
+    group, name = key.split('.')
+    return params[group][name]
+
+
 def load_params(path: Path = PARAMS_FILE) -> dict:
     """params.yaml, validated against SCHEMA."""
     if not path.is_file():

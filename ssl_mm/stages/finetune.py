@@ -4,6 +4,7 @@ sparsity search (L1-norm) finetune for the search's iterations too: same budget 
 from mmengine.config import Config
 
 from ..errors import ParamsError, exit_on_user_error, named_as
+from ..params import param
 from ..pruning.checkpoint import load_network, save_network
 from ..tracking import stage_run
 from .common import (
@@ -28,8 +29,7 @@ def lambda_tf_key(method: str) -> str:
 
 
 def lambda_tf(method: str, params: dict) -> float:
-    group, key = lambda_tf_key(method).split('.')
-    return params[group][key]
+    return param(params, lambda_tf_key(method))
 
 
 def main() -> None:

@@ -15,6 +15,8 @@ import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..params import param
+
 
 @dataclass(frozen=True)
 class Method:
@@ -54,8 +56,7 @@ def ratios_key(method: str) -> str:
 
 def ratios_of(method: str, params: dict) -> list[float]:
     """The prune ratios a method runs at (params.yaml)."""
-    group, key = ratios_key(method).split('.')
-    return list(params[group][key])
+    return list(param(params, ratios_key(method)))
 
 
 @dataclass(frozen=True)
