@@ -10,11 +10,20 @@ ssl_mm.flops); --plain measures the untuned NCHW setting.
 
     .venv/bin/python benchmarks/prune_speed.py                 # paper 64/30/x4 at 180x320 + small
     .venv/bin/python benchmarks/prune_speed.py --archs small --repeats 5
+    .venv/bin/python benchmarks/prune_speed.py --device cuda --dtype float16
+
+Each run also writes its table, with the machine, threads and date, to
+``benchmarks/results/prune_speed_<device>[_<dtype>].{md,csv}`` (--out, '' to skip).
 """
 from __future__ import annotations
 
 import argparse
+import datetime
+import platform
+import sys
+from pathlib import Path
 
+import pandas as pd
 import torch
 
 from ssl_mm.flops import MAC_CONVENTION, complexity, latencies
@@ -37,6 +46,49 @@ def sparsified(net_cfg: dict, seed: int = 0) -> SSLBasicVSRNet:
     return net
 
 
+class CudaGraphReplay(torch.nn.Module):
+    """``model(clip)`` captured once as a CUDA graph and replayed: one launch for the whole clip
+    instead of one per kernel (the pruned network has more, smaller kernels than the dense one).
+    Valid for this one input tensor, which the benchmark reuses."""
+
+    def __init__(self, model: torch.nn.Module, clip: torch.Tensor) -> None:
+        super().__init__()
+        # The mirror check reads a value on the host, which a capture forbids; a random clip is no mirror.
+        model.check_if_mirror_extended = lambda lrs: setattr(model, 'is_mirror_extended', False)
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side), torch.inference_mode():
+            for _ in range(2):
+                model(clip)
+        torch.cuda.current_stream().wait_stream(side)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph), torch.inference_mode():
+            self.out = model(clip)
+
+    def forward(self, clip: torch.Tensor) -> torch.Tensor:
+        self.graph.replay()
+        return self.out
+
+
+def machine(device: str, threads: int) -> str:
+    """One line naming what the numbers were measured on (they only compare within a machine)."""
+    if device.startswith('cuda'):
+        return f'{torch.cuda.get_device_name(device)}, CUDA {torch.version.cuda}'
+    cpuinfo = Path('/proc/cpuinfo').read_text() if Path('/proc/cpuinfo').exists() else ''
+    name = next((line.split(':', 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith('model name')),
+                platform.processor() or platform.machine())
+    isa = 'AVX-512' if ' avx512f' in cpuinfo else 'AVX2' if ' avx2' in cpuinfo else 'no AVX2'
+    return f'{name} ({isa}), {threads} threads'
+
+
+def write_results(rows: list[dict], out: Path, stem: str, header: str) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    table = pd.DataFrame(rows)
+    table.to_csv(out / f'{stem}.csv', index=False, float_format='%.4g')
+    (out / f'{stem}.md').write_text(f'{header}\n\n{table.to_markdown(index=False, floatfmt=".3g")}\n')
+    print(f'wrote {out / stem}.md and .csv')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--archs', nargs='+', default=list(ARCHS), choices=list(ARCHS))
@@ -44,6 +96,9 @@ def main() -> None:
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--frames', type=int, default=None, help='clip length (default per arch)')
     parser.add_argument('--device', default='cpu')
+    parser.add_argument('--dtype', default='float32', choices=['float32', 'float16', 'bfloat16'])
+    parser.add_argument('--cuda-graph', action='store_true', help='CUDA: replay each model as one CUDA graph')
+    parser.add_argument('--out', default='benchmarks/results', help="results folder ('' to skip)")
     parser.add_argument('--threads', type=int, default=torch.get_num_threads())
     parser.add_argument('--round-to', type=int, default=1,
                         help='round kept widths up to a multiple of this (see round_kept)')
@@ -54,6 +109,9 @@ def main() -> None:
     if args.device == 'cpu' and not args.plain:
         keep_freed_memory_for_reuse()
 
+    dtype = getattr(torch, args.dtype)
+    engine = 'pytorch CUDA graph' if args.cuda_graph else 'pytorch eager'
+    rows = []
     for arch in args.archs:
         spec = ARCHS[arch]
         h, w = spec['lr_size']
@@ -64,15 +122,17 @@ def main() -> None:
                        for r in args.ratios})
         if args.device == 'cpu' and not args.plain:
             models = {k: for_cpu_inference(m) for k, m in models.items()}
-        models = {k: m.to(args.device) for k, m in models.items()}
-        clip = torch.rand(1, frames, 3, h, w, generator=torch.Generator().manual_seed(1)).to(args.device)
+        cost = {name: complexity(m, (h, w)) for name, m in models.items()}
+        models = {k: m.to(args.device, dtype) for k, m in models.items()}
+        clip = torch.rand(1, frames, 3, h, w, generator=torch.Generator().manual_seed(1)).to(args.device, dtype)
+        if args.cuda_graph:
+            models = {k: CudaGraphReplay(m, clip) for k, m in models.items()}
         secs = latencies(models, clip, args.repeats)
-        cost = {name: complexity(m.cpu(), (h, w)) for name, m in models.items()}
 
-        net = spec['net']
+        net, layout = spec['net'], 'channels-last' if args.device == 'cpu' and not args.plain else 'NCHW'
         print(f'\n== {arch}: {net["mid_channels"]} ch, {net["num_blocks"]} blocks, x4, LR {h}x{w}, '
-              f'{frames} frames, {args.device}, {args.threads} threads, '
-              f'{"NCHW" if args.plain else "channels-last"}, round_to {args.round_to}, '
+              f'{frames} frames, {args.device} {args.dtype}, {args.threads} threads, '
+              f'{layout}, round_to {args.round_to}, '
               f'fastest of {args.repeats} ==')
         print(f'{"ratio":>6} {"params":>11} {"GMACs":>8} {"MAC ratio":>10} {"(no SPyNet)":>12} '
               f'{"s/frame":>8} {"speed-up":>9} {"speed-up/MAC ratio":>19}')
@@ -86,7 +146,23 @@ def main() -> None:
             speedup = secs['dense'] / secs[name]
             print(f'{name:>6} {c["params_total"]:>11,} {c["macs_total"] / 1e9:>8.1f} {mac_ratio:>10.2f} '
                   f'{body_ratio:>12.2f} {secs[name] / frames:>8.3f} {speedup:>9.2f} {speedup / mac_ratio:>19.2f}')
+            rows.append({'arch': arch, 'engine': engine, 'frames': frames, 'ratio': name,
+                         'params': c['params_total'], 'GMACs': c['macs_total'] / 1e9, 'MAC ratio': mac_ratio,
+                         'MAC ratio (no SPyNet)': body_ratio, 's/frame': secs[name] / frames,
+                         'speed-up': speedup, 'speed-up / MAC ratio': speedup / mac_ratio})
         print(f'({MAC_CONVENTION.format(h=h, w=w)})')
+    if args.out:
+        device = args.device.split(':')[0]
+        header = (f'# Dense vs pruned SSL-BasicVSR: speed-up against MAC ratio ({device}, {args.dtype})\n\n'
+                  f'Machine: {machine(args.device, args.threads)}. torch {torch.__version__}. '
+                  f'{datetime.date.today()}. {layout}, '
+                  f'round_to {args.round_to}, fastest of {args.repeats} interleaved runs.\n'
+                  f'MAC ratio: dense / pruned MACs of the timed clip (every frame\'s body, SPyNet on frames - 1 '
+                  f'pairs both ways); GMACs: {MAC_CONVENTION.format(h=h, w=w)}. Regenerate: '
+                  f'`.venv/bin/python benchmarks/prune_speed.py {" ".join(sys.argv[1:])}`.')
+        stem = f'prune_speed_{device}' + ('' if args.dtype == 'float32' else f'_{args.dtype}') + (
+            '_graph' if args.cuda_graph else '') + ('' if args.round_to == 1 else f'_round{args.round_to}')
+        write_results(rows, Path(args.out), stem, header.replace('(cuda, ', '(cuda, CUDA graph, ' if args.cuda_graph else '(cuda, '))
 
 
 if __name__ == '__main__':

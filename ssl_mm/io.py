@@ -1,4 +1,5 @@
-"""Small file helpers shared by stages: atomic writes, so a killed job never leaves half a file."""
+"""Small file helpers shared by stages: atomic writes, so a killed job never leaves half a file,
+and the scoped trust that loading the pipeline's own full checkpoints needs."""
 from __future__ import annotations
 
 import contextlib
@@ -42,3 +43,28 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _load_trusted_checkpoint(filename: str, map_location=None):
+    import torch
+
+    return torch.load(filename, map_location=map_location, weights_only=False)
+
+
+@contextlib.contextmanager
+def trusted_local_checkpoints() -> Iterator[None]:
+    """While open, mmengine loads local checkpoints with ``weights_only=False``.
+
+    Runner checkpoints hold optimizer and message-hub state, which torch>=2.6's ``weights_only``
+    default refuses. Only the runner of a training stage needs this, for the files it wrote
+    itself (resume) or the pipeline's own models (``load_from``): mmengine's loader table is
+    restored on exit, so nothing else in the process loads pickles unchecked.
+    """
+    from mmengine.runner import CheckpointLoader  # here: ssl_mm.io stays importable without mmengine
+
+    schemes = CheckpointLoader._schemes.copy()  # register_scheme edits the table in place first
+    CheckpointLoader.register_scheme(prefixes='', loader=_load_trusted_checkpoint, force=True)
+    try:
+        yield
+    finally:
+        CheckpointLoader._schemes = schemes

@@ -75,10 +75,11 @@ def test_trusted_checkpoint_loading_is_scoped_to_the_runner():
     code = textwrap.dedent('''
         from mmengine.runner import CheckpointLoader
         before = dict(CheckpointLoader._schemes)
-        import ssl_mm.stages.common as common
+        import ssl_mm.stages.common  # noqa: F401
+        import ssl_mm.io as io
         assert dict(CheckpointLoader._schemes) == before, 'importing ssl_mm.stages.common changed the loaders'
-        with common.trusted_local_checkpoints():
-            assert CheckpointLoader._schemes[''] is common._load_trusted_checkpoint
+        with io.trusted_local_checkpoints():
+            assert CheckpointLoader._schemes[''] is io._load_trusted_checkpoint
         assert dict(CheckpointLoader._schemes) == before, 'the trusted loader outlived its scope'
     ''')
     subprocess.run([sys.executable, '-c', code], check=True)

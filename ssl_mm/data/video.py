@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-import imageio_ffmpeg
 import numpy as np
 
 EMBEDDED_CLIPS = ('bigbuckbunny', 'bikes', 'carphone_pristine')
@@ -26,6 +25,8 @@ def embedded_clip_path(name: str) -> Path:
 def read_video(path: str | Path, max_frames: int | None = None, multiple: int = 4) -> np.ndarray:
     """Decode a video to uint8 RGB ``(T, H, W, 3)``, cropped (top-left) to a multiple of
     ``multiple`` so that LR = GT / scale exactly."""
+    import imageio_ffmpeg  # here: the frame loaders that import this package never decode video
+
     reader = imageio_ffmpeg.read_frames(str(path), pix_fmt='rgb24')
     width, height = next(reader)['size']
     frames = []

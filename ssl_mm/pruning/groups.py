@@ -102,7 +102,7 @@ def pick_pruned(model: PrunableNetwork,
     if scope not in SCOPES:
         raise ArgumentError('scope', scope, f'is unknown: use one of {list(SCOPES)}')
     groups = scale_groups(model)
-    scores = {g.name: g.scores(criterion) for g in groups}
+    scores = {g.name: g.scores(criterion).cpu() for g in groups}  # picked on CPU, masks go to the scales' device
     vectors = _selection_vectors(model, groups, align_residual)
     vector_scores = [torch.stack([scores[n] for n in names]).mean(0) for names in vectors]
     pruned_units = []

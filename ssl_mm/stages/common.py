@@ -2,7 +2,6 @@
 work dir, atomic checkpoints, the MLflow stage run, and torchrun for the paper profile."""
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -10,7 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import mlflow
 import pandas as pd
@@ -19,10 +18,10 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
-from mmengine.runner import CheckpointLoader, Runner
+from mmengine.runner import Runner
 
 from ..errors import ParamsError
-from ..io import atomic_path
+from ..io import atomic_path, trusted_local_checkpoints
 from ..params import PARAMS_FILE, load_params  # noqa: F401  (stages import it from here)
 
 
@@ -72,27 +71,6 @@ def work_dir(stage: str, *inputs) -> Path:
     stage finds its checkpoints again and resumes; a stage whose config, params or inputs
     changed starts fresh instead of resuming someone else's run."""
     return Path('work_dirs') / stage / fingerprint(*inputs)
-
-
-def _load_trusted_checkpoint(filename: str, map_location=None):
-    return torch.load(filename, map_location=map_location, weights_only=False)
-
-
-@contextlib.contextmanager
-def trusted_local_checkpoints() -> Iterator[None]:
-    """While open, mmengine loads local checkpoints with ``weights_only=False``.
-
-    Runner checkpoints hold optimizer and message-hub state, which torch>=2.6's ``weights_only``
-    default refuses. Only the runner of a training stage needs this, for the files it wrote
-    itself (resume) or the pipeline's own models (``load_from``): mmengine's loader table is
-    restored on exit, so nothing else in the process loads pickles unchecked.
-    """
-    schemes = CheckpointLoader._schemes.copy()  # register_scheme edits the table in place first
-    CheckpointLoader.register_scheme(prefixes='', loader=_load_trusted_checkpoint, force=True)
-    try:
-        yield
-    finally:
-        CheckpointLoader._schemes = schemes
 
 
 class AtomicCheckpointRunner(Runner):
