@@ -41,8 +41,7 @@ def seconds_per_iteration(stage: str, patch: int, batch: int, frozen: bool, iter
             step['gt_patch_size'] = patch
     cfg.train_dataloader.batch_size = batch
     cfg.model.train_cfg.fix_iter = 10**9 if frozen else 0
-    cfg.train_cfg.update(max_iters=iters, val_interval=10**9)
-    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+    cfg.train_cfg.max_iters = iters
     cfg.default_hooks.checkpoint.interval = 10**9
     cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
     cfg.work_dir = work

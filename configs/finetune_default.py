@@ -9,4 +9,4 @@ model = dict(type='TemporalFinetuneBasicVSR', lambda_tf=0.0, train_cfg=dict(fix_
 
 optim_wrapper = dict(optimizer=dict(lr=5e-4))
 param_scheduler = dict(periods=[300])
-train_cfg = dict(max_iters=300, val_interval=300)  # validated once, at the end (it costs CPU time)
+train_cfg = dict(max_iters=300)

@@ -14,4 +14,4 @@ optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={'spynet': dict(lr_mult=0.125), 'act_scale': dict(lr_mult=5.0)}))
 custom_hooks = [dict(type='SSLRegularizationHook', ratio=0.5, step=0.005, ceiling=0.1,
                      update_interval=5, stabilize_iters=100)]
-train_cfg = dict(max_iters=200, val_interval=200)  # validated once, at the end (it costs CPU time)
+train_cfg = dict(max_iters=200)

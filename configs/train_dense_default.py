@@ -7,4 +7,4 @@ model = dict(train_cfg=dict(fix_iter=100))  # SPyNet is trained from scratch her
 
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 param_scheduler = dict(periods=[800])
-train_cfg = dict(max_iters=800, val_interval=800)  # validated once, at the end (it costs CPU time)
+train_cfg = dict(max_iters=800)

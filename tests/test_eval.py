@@ -8,16 +8,8 @@ from conftest import SHARED_VID4
 
 from ssl_mm.data import bd_degrade, imresize_matlab
 from ssl_mm.data.sources import Clip, folder_clips, frame_files, read_frame
-from ssl_mm.eval import (
-    PROTOCOLS,
-    Protocol,
-    bicubic_upscaler,
-    evaluate,
-    network_upscaler,
-    summarize,
-    super_resolve,
-    write_results,
-)
+from ssl_mm.eval import PROTOCOLS, Protocol
+from ssl_mm.eval.evaluate import bicubic_upscaler, evaluate, network_upscaler, summarize, super_resolve, write_results
 from ssl_mm.models import SSLBasicVSRNet
 
 
@@ -64,7 +56,7 @@ def test_bicubic_baseline_reproduces_the_paper_on_vid4(tmp_path, degradation, pr
             cv2.imwrite(str(lr_dir / path.name), np.ascontiguousarray(degrade(read_frame(path))[:, :, ::-1]))
         clips.append(Clip(name, tuple(sorted(lr_dir.iterdir())), tuple(gt)))
     fast = PROTOCOLS[protocol].with_overrides(ssim_on=(), flip_seq=False)  # bicubic: flip is a no-op
-    per_clip = evaluate(bicubic_upscaler(), clips, fast, method='bicubic')
+    per_clip = evaluate({'bicubic': bicubic_upscaler()}, clips, fast)
     assert per_clip['frames'].tolist() == [41, 34, 49, 47]
     assert summarize(per_clip)['psnr_y'].item() == pytest.approx(paper_psnr, abs=0.015)
 
@@ -75,10 +67,9 @@ def test_network_evaluation_writes_dvc_metrics(frames_dataset, tmp_path):
     net = SSLBasicVSRNet(8, 1)
     protocols = {'embedded_bd': PROTOCOLS['embedded_bd'],
                  'vimeo_like': PROTOCOLS['vimeo90k_t_bd'].with_overrides(name='vimeo_like')}
-    per_clip = [evaluate(network_upscaler(net), clips, protocols['embedded_bd'], method='ssl'),
-                evaluate(network_upscaler(net), clips, protocols['vimeo_like'], method='ssl'),
-                evaluate(bicubic_upscaler(), clips, protocols['embedded_bd'], method='bicubic')]
-    per_clip = pd.concat(per_clip)
+    per_clip = pd.concat([evaluate({'ssl': network_upscaler(net), 'bicubic': bicubic_upscaler()}, clips,
+                                   protocols['embedded_bd']),
+                          evaluate({'ssl': network_upscaler(net)}, clips, protocols['vimeo_like'])])
     assert per_clip.query("set == 'vimeo_like'")['frames'].tolist() == [1, 1]  # centre frame only
     metrics = write_results(per_clip, tmp_path, protocols)
     on_disk = json.loads((tmp_path / 'metrics.json').read_text())

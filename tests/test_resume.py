@@ -48,7 +48,6 @@ def config_file(repo, frames_dataset, tmp_path_factory):
     cfg.train_dataloader.dataset.data_root = str(frames_dataset)
     cfg.train_dataloader.dataset.data_prefix = dict(img='BDx4', gt='GT')
     cfg.train_dataloader.dataset.num_input_frames = 3
-    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     cfg.train_cfg.max_iters = MAX_ITERS
     cfg.default_hooks.checkpoint.interval = 4
     cfg.default_hooks.logger.interval = 2

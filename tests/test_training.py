@@ -16,7 +16,6 @@ def _cfg(repo, data_root, work_dir, max_iters):
     cfg.work_dir = str(work_dir)
     cfg.train_dataloader.dataset.data_root = str(data_root)
     cfg.train_dataloader.dataset.data_prefix = dict(img='BDx4', gt='GT')
-    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None  # the pipeline's val clips are not here
     cfg.train_cfg.max_iters = max_iters
     cfg.default_hooks.checkpoint.interval = max_iters
     cfg.custom_hooks = [dict(type='SSLRegularizationHook', ratio=0.5, step=0.05, ceiling=0.2,

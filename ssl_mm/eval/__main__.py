@@ -12,8 +12,9 @@ import pandas as pd
 
 from ..data.sources import DataError
 from ..pruning.checkpoint import load_network
-from . import PROTOCOLS, bicubic_upscaler, evaluate, network_upscaler, summarize, write_results
+from . import PROTOCOLS
 from .benchmark_sets import load_test_set
+from .evaluate import bicubic_upscaler, evaluate, network_upscaler, summarize, write_results
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -38,9 +39,8 @@ def main(argv: list[str] | None = None) -> None:
     roots = dict(reds=args.reds, vimeo90k=args.vimeo90k, udm10=args.udm10)
     protocols = {s: PROTOCOLS[s].with_overrides(max_seq_len=args.max_seq_len) for s in args.sets}
     try:
-        per_clip = pd.concat([
-            evaluate(upscaler, load_test_set(name, args.prepared, roots), protocols[name], method=method)
-            for name in args.sets for method, upscaler in upscalers.items()])
+        per_clip = pd.concat([evaluate(upscalers, load_test_set(name, args.prepared, roots), protocols[name])
+                              for name in args.sets])
     except DataError as err:
         raise SystemExit(f'eval: {err}') from None
     pd.set_option('display.float_format', '{:.4f}'.format)

@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import torch
+from mmagic.evaluation.metrics.metrics_utils import img_transform
 from mmagic.evaluation.metrics.psnr import psnr
 from mmagic.evaluation.metrics.ssim import ssim
 from tqdm import tqdm
@@ -53,30 +54,42 @@ def super_resolve(upscaler: Upscaler, lr: np.ndarray, protocol: Protocol) -> np.
     return np.round(np.clip(out, 0, 1) * 255).astype(np.uint8)
 
 
-def _scores(gt: np.ndarray, sr: np.ndarray, protocol: Protocol) -> dict[str, float]:
+def _views(frame: np.ndarray, protocol: Protocol) -> dict[str, np.ndarray]:
+    """The frame as each metric of ``protocol`` reads it: RGB as it is, Y converted once here
+    (MMagic's own conversion, so the scores are the ones ``convert_to='Y'`` gives)."""
+    channels = set(protocol.psnr_on) | set(protocol.ssim_on)
+    views = {'RGB': frame} if 'RGB' in channels else {}
+    if 'Y' in channels:
+        views['Y'] = img_transform(frame, input_order='HWC', convert_to='Y', channel_order='rgb')
+    return views
+
+
+def _scores(gt: dict[str, np.ndarray], sr: dict[str, np.ndarray], protocol: Protocol) -> dict[str, float]:
     row = {}
     for name, fn, channels in (('psnr', psnr, protocol.psnr_on), ('ssim', ssim, protocol.ssim_on)):
         for channel in channels:
-            convert = 'Y' if channel == 'Y' else None
-            row[f'{name}_{channel.lower()}'] = float(fn(gt, sr, crop_border=protocol.crop_border,
-                                                         input_order='HWC', convert_to=convert,
-                                                         channel_order='rgb'))
+            row[f'{name}_{channel.lower()}'] = float(fn(gt[channel], sr[channel], crop_border=protocol.crop_border,
+                                                         input_order='HWC', convert_to=None))
     return row
 
 
-def evaluate(upscaler: Upscaler, clips: list[Clip], protocol: Protocol, scale: int = 4,
-             method: str = 'model') -> pd.DataFrame:
-    """One row per clip: frames scored and the mean of each metric over them."""
+def evaluate(upscalers: dict[str, Upscaler], clips: list[Clip], protocol: Protocol,
+             scale: int = 4) -> pd.DataFrame:
+    """One row per method (key of ``upscalers``) and clip: frames scored and the mean of each
+    metric over them. Each clip is read, and its GT converted, once for all the methods."""
     rows = []
-    for clip in tqdm(clips, desc=f'{method} on {protocol.name}', unit='clip'):
+    for clip in tqdm(clips, desc=f'{", ".join(upscalers)} on {protocol.name}', unit='clip'):
         lr, gt = read_clip(clip.lr), read_clip(clip.gt)
         check_scale(lr, gt, scale, clip.lr[0].parent)
-        sr = super_resolve(upscaler, lr, protocol)
         frames = [len(lr) // 2] if protocol.center_frame_only else range(len(lr))
-        per_frame = pd.DataFrame([_scores(gt[t], sr[t], protocol) for t in frames])
-        rows.append({'method': method, 'set': protocol.name, 'clip': clip.name,
-                     'frames': len(per_frame), **per_frame.mean().to_dict()})
-    return pd.DataFrame(rows)
+        gt_views = [_views(gt[t], protocol) for t in frames]
+        for method, upscaler in upscalers.items():
+            sr = super_resolve(upscaler, lr, protocol)
+            per_frame = pd.DataFrame([_scores(g, _views(sr[t], protocol), protocol) for g, t in zip(gt_views, frames)])
+            rows.append({'method': method, 'set': protocol.name, 'clip': clip.name,
+                         'frames': len(per_frame), **per_frame.mean().to_dict()})
+    order = list(upscalers)
+    return pd.DataFrame(sorted(rows, key=lambda row: order.index(row['method'])))  # by method, as the tables
 
 
 def summarize(per_clip: pd.DataFrame) -> pd.DataFrame:

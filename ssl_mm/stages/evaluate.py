@@ -13,8 +13,9 @@ import mlflow
 import pandas as pd
 
 from ..errors import DataError, exit_on_user_error
-from ..eval import PROTOCOLS, bicubic_upscaler, evaluate, network_upscaler, write_results
+from ..eval import PROTOCOLS
 from ..eval.benchmark_sets import load_test_set
+from ..eval.evaluate import bicubic_upscaler, evaluate, network_upscaler, write_results
 from ..eval.flow_cache import cache_flows
 from ..flops import complexity
 from ..pruning import load_network
@@ -68,7 +69,7 @@ def main() -> None:
                 unavailable[name] = str(err)
                 continue
             protocols[name] = PROTOCOLS[name].with_overrides(max_seq_len=p['max_seq_len'])
-            frames += [evaluate(up, clips, protocols[name], method=method) for method, up in upscalers.items()]
+            frames.append(evaluate(upscalers, clips, protocols[name]))
         if not frames:
             raise DataError(f'{PARAMS_FILE}: none of evaluate.sets is available ({unavailable}); add an available set')
         out = cell.eval_dir

@@ -37,25 +37,7 @@ train_dataloader = dict(
         num_input_frames=num_input_frames,
         pipeline=train_pipeline))
 
-# Held-out real clips (meta_info_val.txt), whole sequences, Y-PSNR as Vid4.
-val_pipeline = [
-    dict(type='GenerateSegmentIndices', interval_list=[1]),
-    dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
-    dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
-    dict(type='PackInputs')
-]
-val_dataloader = dict(
-    num_workers=0,
-    batch_size=1,
-    persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='BasicFramesDataset',
-        metainfo=dict(dataset_type='embedded', task_name='vsr'),
-        data_root=data_root,
-        data_prefix=dict(img=lr_dir, gt='GT'),
-        ann_file='meta_info_val.txt',
-        depth=1,
-        pipeline=val_pipeline))
-val_evaluator = dict(type='Evaluator', metrics=[dict(type='PSNR', convert_to='Y')])
-val_cfg = dict(type='MultiValLoop')  # MMagic's loop, for its Evaluator
+# No validation while training: the evaluate stage scores the held-out clips (meta_info_val.txt,
+# the `embedded_bi` set) with the same Y-PSNR for every network, so validating here as well cost
+# each of the 14 training stages ~3.5 s for a number reported twice. (The paper profile, like the
+# released code's long runs, validates nowhere but in evaluate either.)
