@@ -13,6 +13,7 @@ paper's schedule (300k + 19k iterations) on one device.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import tempfile
 import time
@@ -93,14 +94,15 @@ def main() -> None:
     parser.add_argument('--iters', type=int, default=40)
     parser.add_argument('--frames-from', default='data/prepared/embedded', type=Path,
                         help='a prepared frame-folder root (GT/ and BIx4/ of at least one clip)')
-    parser.add_argument('--out', type=Path, help='also write the results as JSON here')
+    parser.add_argument('--out', help="results JSON (default benchmarks/results/paper_step_<cpu|cuda>.json; '' to skip)")
     args = parser.parse_args()
     import ssl_mm.data.frame_cache  # noqa: F401  (what the configs' custom_imports register, but MLflow)
     import ssl_mm.models  # noqa: F401
     import ssl_mm.pruning  # noqa: F401
 
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu'
-    results = {'device': device, 'torch': torch.__version__, 'iters_timed': args.iters - 5, 'stages': {}}
+    results = {'device': device, 'torch': torch.__version__, 'date': str(datetime.date.today()),
+               'iters_timed': args.iters - 5, 'stages': {}}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / 'REDS'
         meta = reds_fixture(root, args.frames_from, clips=4, frames=100)
@@ -115,8 +117,11 @@ def main() -> None:
     for stage, r in results['stages'].items():
         print(f'{stage:12s} {r["s_per_iter"]:.3f} s/it  -> {r["paper_iters"]:,} iterations: '
               f'{r["projected_hours_one_device"]:.1f} h on one device')
-    if args.out:
-        args.out.write_text(json.dumps(results, indent=2) + '\n')
+    out = args.out if args.out is not None else (
+        f'benchmarks/results/paper_step_{"cuda" if torch.cuda.is_available() else "cpu"}.json')
+    if out:
+        Path(out).write_text(json.dumps(results, indent=2) + '\n')
+        print(f'wrote {out}')
 
 
 if __name__ == '__main__':

@@ -21,11 +21,13 @@ import argparse
 import datetime
 import platform
 import sys
+import tempfile
 from pathlib import Path
 
 import pandas as pd
 import torch
 
+from ssl_mm.export import OnnxRuntimeNet
 from ssl_mm.flops import MAC_CONVENTION, complexity, latencies
 from ssl_mm.models import SSLBasicVSRNet
 from ssl_mm.pruning import pick_pruned, prune, round_kept, scale_groups
@@ -97,6 +99,8 @@ def main() -> None:
     parser.add_argument('--frames', type=int, default=None, help='clip length (default per arch)')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--dtype', default='float32', choices=['float32', 'float16', 'bfloat16'])
+    parser.add_argument('--engine', choices=['pytorch', 'onnxruntime'], default='pytorch',
+                        help='pytorch (eager, as `ssl-mm infer` runs it) or onnxruntime (CPU; the exported graph)')
     parser.add_argument('--cuda-graph', action='store_true', help='CUDA: replay each model as one CUDA graph')
     parser.add_argument('--out', default='benchmarks/results', help="results folder ('' to skip)")
     parser.add_argument('--threads', type=int, default=torch.get_num_threads())
@@ -106,11 +110,15 @@ def main() -> None:
                         help='NCHW and default allocator: no channels-last, no malloc tuning')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    onnxruntime = args.engine == 'onnxruntime'
+    if onnxruntime and (args.device != 'cpu' or args.cuda_graph or args.dtype != 'float32'):
+        parser.error('--engine onnxruntime runs float32 on the CPU: drop --device/--cuda-graph/--dtype')
     if args.device == 'cpu' and not args.plain:
         keep_freed_memory_for_reuse()
+    onnx_dir = tempfile.TemporaryDirectory(prefix='prune-speed-onnx-')  # exported graphs, deleted at exit
 
     dtype = getattr(torch, args.dtype)
-    engine = 'pytorch CUDA graph' if args.cuda_graph else 'pytorch eager'
+    engine = 'onnxruntime' if onnxruntime else 'pytorch CUDA graph' if args.cuda_graph else 'pytorch eager'
     rows = []
     for arch in args.archs:
         spec = ARCHS[arch]
@@ -120,18 +128,20 @@ def main() -> None:
         models = {'dense': dense}
         models.update({f'{r:g}': prune(dense, round_kept(dense, pick_pruned(dense, r), args.round_to))
                        for r in args.ratios})
-        if args.device == 'cpu' and not args.plain:
-            models = {k: for_cpu_inference(m) for k, m in models.items()}
         cost = {name: complexity(m, (h, w)) for name, m in models.items()}
+        if onnxruntime:  # exported during latencies' warm-up run, so not timed
+            models = {k: OnnxRuntimeNet(m, onnx_dir.name, args.threads) for k, m in models.items()}
+        elif args.device == 'cpu' and not args.plain:
+            models = {k: for_cpu_inference(m) for k, m in models.items()}
         models = {k: m.to(args.device, dtype) for k, m in models.items()}
         clip = torch.rand(1, frames, 3, h, w, generator=torch.Generator().manual_seed(1)).to(args.device, dtype)
         if args.cuda_graph:
             models = {k: CudaGraphReplay(m, clip) for k, m in models.items()}
         secs = latencies(models, clip, args.repeats)
 
-        net, layout = spec['net'], 'channels-last' if args.device == 'cpu' and not args.plain else 'NCHW'
+        net, layout = spec['net'], 'channels-last' if args.device == 'cpu' and not (args.plain or onnxruntime) else 'NCHW'
         print(f'\n== {arch}: {net["mid_channels"]} ch, {net["num_blocks"]} blocks, x4, LR {h}x{w}, '
-              f'{frames} frames, {args.device} {args.dtype}, {args.threads} threads, '
+              f'{frames} frames, {engine}, {args.device} {args.dtype}, {args.threads} threads, '
               f'{layout}, round_to {args.round_to}, '
               f'fastest of {args.repeats} ==')
         print(f'{"ratio":>6} {"params":>11} {"GMACs":>8} {"MAC ratio":>10} {"(no SPyNet)":>12} '
@@ -153,16 +163,16 @@ def main() -> None:
         print(f'({MAC_CONVENTION.format(h=h, w=w)})')
     if args.out:
         device = args.device.split(':')[0]
-        header = (f'# Dense vs pruned SSL-BasicVSR: speed-up against MAC ratio ({device}, {args.dtype})\n\n'
+        header = (f'# Dense vs pruned SSL-BasicVSR: speed-up against MAC ratio ({engine}, {device}, {args.dtype})\n\n'
                   f'Machine: {machine(args.device, args.threads)}. torch {torch.__version__}. '
                   f'{datetime.date.today()}. {layout}, '
                   f'round_to {args.round_to}, fastest of {args.repeats} interleaved runs.\n'
                   f'MAC ratio: dense / pruned MACs of the timed clip (every frame\'s body, SPyNet on frames - 1 '
                   f'pairs both ways); GMACs: {MAC_CONVENTION.format(h=h, w=w)}. Regenerate: '
                   f'`.venv/bin/python benchmarks/prune_speed.py {" ".join(sys.argv[1:])}`.')
-        stem = f'prune_speed_{device}' + ('' if args.dtype == 'float32' else f'_{args.dtype}') + (
+        stem = f'prune_speed_{device}' + ('_onnxruntime' if onnxruntime else '') + ('' if args.dtype == 'float32' else f'_{args.dtype}') + (
             '_graph' if args.cuda_graph else '') + ('' if args.round_to == 1 else f'_round{args.round_to}')
-        write_results(rows, Path(args.out), stem, header.replace('(cuda, ', '(cuda, CUDA graph, ' if args.cuda_graph else '(cuda, '))
+        write_results(rows, Path(args.out), stem, header)
 
 
 if __name__ == '__main__':

@@ -12,7 +12,9 @@ naming the file and the fix (exit status 2).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -76,23 +78,35 @@ def write_output(frames, out: Path, fps: float) -> None:
 
 
 def infer(args) -> None:
-    import numpy as np
-    from tqdm import tqdm
-
     from .eval.evaluate import network_upscaler
     from .runtime import for_cpu_inference, keep_freed_memory_for_reuse
     if args.max_seq_len is not None and args.max_seq_len < 1:
         raise ParamsError(f'--max-seq-len={args.max_seq_len}: use a positive number of frames')
+    if args.engine == 'onnxruntime' and args.device != 'cpu':
+        raise ParamsError(f'--device {args.device}: --engine onnxruntime runs on the CPU; drop --device')
     net = _network(args.config, args.checkpoint)
     lr = read_input(Path(args.input))
-    if args.device == 'cpu':
-        keep_freed_memory_for_reuse()
-        net = for_cpu_inference(net)
-    upscale = network_upscaler(net, args.device)
+    with contextlib.ExitStack() as stack:
+        if args.engine == 'onnxruntime':
+            from .export import OnnxRuntimeNet
+            cache = args.onnx_dir or stack.enter_context(tempfile.TemporaryDirectory(prefix='ssl-mm-onnx-'))
+            net = OnnxRuntimeNet(net, cache, threads=int(os.environ.get('SSL_MM_THREADS', 0)) or None)
+        elif args.device == 'cpu':
+            keep_freed_memory_for_reuse()
+            net = for_cpu_inference(net)
+        _upscale_clip(network_upscaler(net, args.device), lr, net.upscale_factor, args)
+
+
+def _upscale_clip(upscale, lr: np.ndarray, factor: int, args) -> None:
+    """The clip through ``upscale`` in chunks of ``--max-seq-len`` frames, with a progress bar,
+    written frame by frame as each chunk is done."""
+    import numpy as np
+    from tqdm import tqdm
+
     step = args.max_seq_len or len(lr)
 
     def frames():
-        with tqdm(total=len(lr), unit='frame', desc=f'x{net.upscale_factor} {Path(args.input).name}') as bar:
+        with tqdm(total=len(lr), unit='frame', desc=f'x{factor} {Path(args.input).name}') as bar:
             for start in range(0, len(lr), step):
                 out = upscale(lr[start:start + step])
                 for frame in out:
@@ -154,6 +168,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('output', help='output .mp4, or a folder for PNG frames')
     p.add_argument('--max-seq-len', type=int, default=None, help='run the clip in chunks of this many frames (memory)')
     p.add_argument('--device', default='cpu', help='cpu or cuda[:N]')
+    p.add_argument('--engine', choices=['pytorch', 'onnxruntime'], default='pytorch',
+                   help='pytorch (default) or onnxruntime: the network exported to ONNX (once per chunk '
+                        'shape) and run by ONNX Runtime on the CPU')
+    p.add_argument('--onnx-dir', help='--engine onnxruntime: keep the exported .onnx files here and reuse them '
+                                      '(default: a temporary folder)')
     p.add_argument('--fps', type=float, default=25.0, help='frame rate of an .mp4 output')
     p.set_defaults(run=infer)
 

@@ -13,6 +13,7 @@ import yaml
 from .criteria import CRITERIA
 from .errors import ParamsError
 from .eval.protocols import PROTOCOLS
+from .models.foreign import ACTIVATIONS
 from .pruning.regularization import FINAL_PICKS
 
 PARAMS_FILE = Path('params.yaml')
@@ -35,6 +36,8 @@ def one_of(*choices) -> Check:
 PATH_OR_NULL: Check = (lambda v: v is None or isinstance(v, str)), 'a path or null'
 PATH: Check = (lambda v: isinstance(v, str) and bool(v)), 'a path'
 ITERS: Check = (lambda v: v is None or (_integer(v) and v > 0)), 'a positive integer or null (config default)'
+ITERS_OR_ZERO: Check = ((lambda v: v is None or (_integer(v) and v >= 0)),
+                        'an integer >= 0 (0: no training, with init_from) or null (config default)')
 POSITIVE_OR_NULL: Check = (lambda v: v is None or (_number(v) and v > 0)), 'a positive number or null (config default)'
 NON_NEGATIVE: Check = (lambda v: _number(v) and v >= 0), 'a number >= 0'
 RATIO: Check = (lambda v: _number(v) and 0 < v < 1), 'a number in (0, 1), e.g. 0.5'
@@ -56,7 +59,8 @@ SCHEMA: dict[str, dict[str, Check] | Check] = {
     'seeds': SEEDS,
     'data': {'prepared': PATH, 'vid4_gt': PATH_OR_NULL, 'reds': PATH_OR_NULL, 'vimeo90k': PATH_OR_NULL,
              'udm10': PATH_OR_NULL},
-    'train_dense': {'iters': ITERS, 'lr': POSITIVE_OR_NULL},
+    'train_dense': {'iters': ITERS_OR_ZERO, 'lr': POSITIVE_OR_NULL, 'init_from': PATH_OR_NULL,
+                    'spynet_pretrained': PATH_OR_NULL, 'activation': one_of('auto', *ACTIVATIONS)},
     'sparsify': {'iters': ITERS, 'criterion': one_of(*CRITERIA), 'step': POSITIVE_OR_NULL,
                  'ceiling': POSITIVE_OR_NULL, 'update_interval': ITERS,
                  'stabilize_iters': ((lambda v: v is None or (_integer(v) and v >= 0)), 'an integer >= 0 or null')},
@@ -97,6 +101,10 @@ def validate(params: dict, path: Path = PARAMS_FILE) -> dict:
             raise ParamsError(f'{path}: missing key {group}.{absent[0]}; set it (null keeps the config default)')
         for key, check in spec.items():
             _check(path, f'{group}.{key}', value[key], check)
+    dense = params['train_dense']
+    if dense['iters'] == 0 and not dense['init_from']:
+        raise ParamsError(f'{path}: train_dense.iters=0 trains nothing, so it needs train_dense.init_from (a trained '
+                          f'BasicVSR checkpoint): set one, or iters to null')
     missing = [r for r in params['baselines']['ratios'] if r not in params['prune']['ratios']]
     if missing:  # SSL + TF finetunes SSL's pruned model, and lite matches SSL's MACs, at these ratios
         raise ParamsError(f'{path}: baselines.ratios={missing} not in prune.ratios: add them to prune.ratios')

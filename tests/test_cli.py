@@ -92,6 +92,20 @@ def test_infer_upscales_an_embedded_clip_to_mp4_and_frames(network, tmp_path):
         expected = torch.cat([net(x[:, :3]), net(x[:, 3:])], dim=1)[0].clamp(0, 1)
     expected = np.round(expected.permute(0, 2, 3, 1).numpy() * 255)
     assert np.abs(written.astype(float) - expected).max() <= 1
+    # ONNX Runtime: the same chunks, one exported graph per chunk shape (3 frames, then 2), kept in
+    # --onnx-dir and reused; frames within one level of PyTorch's.
+    onnx_dir = tmp_path / 'onnx'
+    out = _cli('infer', cfg, ckpt, lr_dir, tmp_path / 'sr_ort', '--max-seq-len', 3, '--engine', 'onnxruntime',
+               '--onnx-dir', onnx_dir)
+    assert '5/5' in out.stderr
+    graphs = sorted(p.name for p in onnx_dir.glob('*.onnx'))
+    assert len(graphs) == 2 and graphs[0].endswith('_frames2_144x176.onnx') and graphs[1].endswith('_frames3_144x176.onnx')
+    by_ort = np.stack([cv2.imread(str(tmp_path / 'sr_ort' / f'{i:08d}.png'))[:, :, ::-1] for i in range(5)])
+    assert np.abs(by_ort.astype(float) - written).max() <= 1
+    mtimes = [p.stat().st_mtime_ns for p in onnx_dir.glob('*.onnx')]
+    _cli('infer', cfg, ckpt, lr_dir, tmp_path / 'sr_ort2', '--max-seq-len', 3, '--engine', 'onnxruntime',
+         '--onnx-dir', onnx_dir)
+    assert [p.stat().st_mtime_ns for p in onnx_dir.glob('*.onnx')] == mtimes  # reused, not exported again
 
 
 def test_flops_prints_the_library_count(network):
@@ -146,6 +160,8 @@ def test_bad_input_gets_one_line_and_writes_nothing(network, tmp_path, bikes_fra
     half = tmp_path / 'half.pth'
     half.write_bytes(ckpt.read_bytes()[: ckpt.stat().st_size // 2])
     _user_error(_cli('infer', cfg, half, broken, out, ok=False), 'half.pth', 'corrupt or truncated')
+    _user_error(_cli('infer', cfg, ckpt, broken, out, '--engine', 'onnxruntime', '--device', 'cuda', ok=False),
+                '--device cuda', 'runs on the CPU')
     assert not out.exists()
 
 

@@ -3,6 +3,7 @@ the start, growing to a ceiling, then held), for SSL (RSC: every block picks its
 or ASSL-style (hidden-state channels aligned across the blocks of a branch). Writes the
 regularised network and the picked set."""
 import torch
+from mmengine.config import Config
 
 from ..errors import exit_on_user_error, named_as
 from ..io import atomic_path
@@ -18,6 +19,7 @@ def main() -> None:
     cell = cell_argument(SEARCHED, __doc__)
     params, cfg = training_stage('sparsify', __spec__.name, cell.seed)
     p, dense = params['sparsify'], cell.dense().network('dense')
+    cfg.model.generator = Config.fromfile(f'{dense}.py').model  # the dense network's own (activation too)
     [hook_cfg] = [h for h in cfg.custom_hooks if h['type'] == 'SSLRegularizationHook']
     hook_cfg.update(ratio=cell.ratio, **METHODS[cell.method].search)
     hook_cfg.update({k: v for k, v in p.items() if k != 'iters' and v is not None})

@@ -1,5 +1,8 @@
 """Stage train_dense: the unpruned SSL-BasicVSR (learnable scales), trained from scratch (SPyNet
-included: no pretrained weights are available offline).
+too, unless ``train_dense.spynet_pretrained`` names its weights) or from a trained BasicVSR
+(``train_dense.init_from``: MMagic's or the SSL authors' checkpoint, converted; with ``iters: 0``
+used as it is). ``train_dense.activation`` (auto: that of the weights' origin, ReLU otherwise)
+is saved with the network, and every later stage builds from the saved config.
 
 ``train_dense dense --seed S`` trains the dense model of seed S. ``train_dense lite --ratio R
 --seed S`` trains the BasicVSR-lite baseline the same way: the dense architecture narrowed (trunk
@@ -8,13 +11,18 @@ budget (dense + sparsify + finetune iterations), with the dense model's SPyNet."
 import json
 
 import mlflow
+import pandas as pd
 from mmagic.registry import MODELS
+from mmengine.config import Config
 
 from ..errors import exit_on_user_error
 from ..flops import cost_against_dense, macs_per_frame
+from ..io import atomic_path
+from ..models.foreign import ACTIVATIONS, ORIGIN_ACTIVATION, load_foreign, local_file, read_foreign
 from ..pruning.checkpoint import load_network, save_network
 from ..tracking import stage_run
 from .common import (
+    CURVE_COLUMNS,
     configured_iters,
     file_digest,
     generator_of,
@@ -23,6 +31,7 @@ from .common import (
     set_iterations,
     training_stage,
     work_dir,
+    write_json,
 )
 from .datasets import dataset_tag, train_meta_file
 from .methods import SCRATCH, cell_argument
@@ -50,19 +59,42 @@ def lite_generator(generator: dict, target_macs: float) -> dict:
     return narrowed(best)
 
 
+def starting_point(cfg: Config, p: dict) -> tuple[dict, object | None]:
+    """Apply train_dense's activation and SPyNet weights to ``cfg``'s generator; returns what was
+    used (for the metrics) and the converted ``init_from`` network, if any."""
+    net, origin, used = None, None, {}
+    if p['init_from']:
+        path = local_file(p['init_from'], 'train_dense.init_from')
+        state, origin = read_foreign(path)
+        used.update(init_from=str(path), init_origin=origin)
+    activation = ORIGIN_ACTIVATION.get(origin, 'relu') if p['activation'] == 'auto' else p['activation']
+    cfg.model.generator.act_cfg = ACTIVATIONS[activation]
+    used['activation'] = activation
+    if p['spynet_pretrained']:
+        cfg.model.generator.spynet_pretrained = str(local_file(p['spynet_pretrained'], 'train_dense.spynet_pretrained'))
+    if origin is not None:
+        net = load_foreign(MODELS.build(cfg.model.generator.to_dict()), state, path)
+    return used, net
+
+
 def main() -> None:
     cell = cell_argument(['dense', *SCRATCH], __doc__)
     lite = cell.method != 'dense'
     params, cfg = training_stage('train_dense', __spec__.name, cell.seed, 'train_lite' if lite else None)
     p, inputs = params['train_dense'], [file_digest(train_meta_file(params))]
     dense = cell.dense().network('dense')
+    used, start = {}, None
     if lite:
         ssl = json.loads(cell.macs_reference().metrics('prune').read_text())['model']
         target = ssl['macs_total_without_spynet'] * (SEARCH_LR_SIZE[0] * SEARCH_LR_SIZE[1]) / (
             ssl['lr_height'] * ssl['lr_width'])
-        cfg.model.generator = lite_generator(cfg.model.generator.to_dict(), target)
+        # The dense network's own config (its activation included), narrowed.
+        cfg.model.generator = lite_generator(Config.fromfile(f'{dense}.py').model.to_dict(), target)
         set_iterations(cfg, sum(configured_iters(s, params) for s in ('train_dense', 'sparsify', 'finetune')))
         inputs.append(file_digest(f'{dense}.pth'))
+    else:
+        used, start = starting_point(cfg, p)
+        inputs += [file_digest(path) for path in (p['init_from'], p['spynet_pretrained']) if path]
     out = cell.final_network()
     work = work_dir(f'train_{cell.method}', cfg.pretty_text, p, *inputs)
 
@@ -73,13 +105,22 @@ def main() -> None:
     tags = {'profile': params['profile'], 'method': cell.method, 'seed': cell.seed, 'dataset': dataset_tag(params)}
     if lite:
         tags['prune_ratio'] = cell.ratio
-    with stage_run(cell.stage_name('train'), p, tags) as run:
-        runner = run_training(cfg, work, setup=share_dense_spynet if lite else None)
+    with stage_run(cell.stage_name('train'), {**p, **used}, tags) as run:
+        if start is not None and p['iters'] == 0:  # the converted checkpoint is the dense model
+            if run is not None:
+                save_network(start, out.parent, out.name, meta=dict(stage='train_dense', seed=cell.seed, **used))
+                write_json(cell.metrics('train'), {'iters': 0, **used})
+                with atomic_path(cell.curve('train')) as tmp:
+                    pd.DataFrame(columns=['step', *CURVE_COLUMNS]).to_csv(tmp, index=False)
+                mlflow.log_artifact(f'{out}.py')
+            return
+        init = save_network(start, work, 'init_from')[1] if start is not None else None
+        runner = run_training(cfg, work, load_from=init, setup=share_dense_spynet if lite else None)
         if run is None:
             return
         net = generator_of(runner)
-        save_network(net, out.parent, out.name, meta=dict(stage=f'train_{cell.method}', seed=cell.seed))
-        extra = {}
+        save_network(net, out.parent, out.name, meta=dict(stage=f'train_{cell.method}', seed=cell.seed, **used))
+        extra = dict(used)
         if lite:
             extra = dict(cost_against_dense(load_network(f'{dense}.py', f'{dense}.pth'), net.cpu().eval()),
                          mid_channels=net.mid_channels, hr_channels=net.arch['hr_channels'])

@@ -13,8 +13,9 @@ model = dict(
         num_blocks=30,
         upscale_factor=4,
         hr_channels=64,
-        # MMagic's activation; SSL's released code uses dict(type='ReLU').
-        act_cfg=dict(type='LeakyReLU', negative_slope=0.1)),
+        # Replaced by train_dense from params.yaml's train_dense.activation (docs/method.md section 7);
+        # later stages build from the dense network's saved config.
+        act_cfg=dict(type='ReLU')),
     pixel_loss=dict(type='CharbonnierLoss', loss_weight=1.0, reduction='mean'),
     train_cfg=dict(fix_iter=5000),
     data_preprocessor=dict(type='DataPreprocessor', mean=[0., 0., 0.], std=[255., 255., 255.]))

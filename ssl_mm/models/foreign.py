@@ -1,0 +1,89 @@
+"""Trained BasicVSR weights from elsewhere, as the dense SSL-BasicVSR to start from (docs/method.md,
+section 1.1):
+
+* **MMagic**: a BasicVSR editor checkpoint (``state_dict`` with keys under ``generator.``), as
+  MMagic's model zoo ships it; trained with LeakyReLU(0.1);
+* **the SSL authors**: an unpruned SSL-BasicVSR (``*-SSL-*-unpruned.pth``, BasicSR's format:
+  ``params``, ``*_trunk``, ``upconv*``, SPyNet Sequential indices 0/2/4/6/8, scales shaped
+  (1, C, 1, 1)); trained with ReLU.
+
+Nothing is downloaded: a URL gets an error saying where the file must go.
+"""
+from __future__ import annotations
+
+import pickle
+import re
+from pathlib import Path
+
+import torch
+
+from ..errors import CheckpointError
+
+ACTIVATIONS = {'leaky_relu': dict(type='LeakyReLU', negative_slope=0.1), 'relu': dict(type='ReLU')}
+# The activation each origin's weights were trained with: the default of train_dense.activation.
+ORIGIN_ACTIVATION = {'mmagic': 'leaky_relu', 'ssl_authors': 'relu'}
+# Parameters and buffers only SSL-BasicVSR has: a plain BasicVSR checkpoint leaves them at their
+# identity values (scales and masks 1, full index sets).
+SSL_ONLY = ('act_scale', 'act_scale_pre', 'act_scale_mask', 'act_scale_pre_mask', 'in_idx', 'out_idx')
+
+
+def local_file(path: str, key: str) -> Path:
+    """``path`` as an existing local file, or one line naming ``key`` and the fix."""
+    if re.match(r'^[a-z][a-z0-9+.-]*://', path):
+        raise CheckpointError(f'{key}={path} is a URL: ssl-mm downloads nothing at run time; fetch the file first '
+                              f'(e.g. wget -P checkpoints/ {path}) and set {key} to its local path')
+    if not Path(path).is_file():
+        raise CheckpointError(f'{key}={path}: file not found; set {key} to a local checkpoint file')
+    return Path(path)
+
+
+def _load(path: Path) -> dict:
+    try:
+        return torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError:
+        # Zoo checkpoints may carry pickled metadata; the user named this file to start from.
+        return torch.load(path, map_location='cpu', weights_only=False)
+    except Exception as err:
+        raise CheckpointError(f'{path}: not a readable checkpoint ({type(err).__name__}); it is corrupt or '
+                              f'truncated: fetch it again') from None
+
+
+def _basicsr_name(name: str) -> str:
+    name = re.sub(r'^(backward|forward)_trunk\.', r'\1_resblocks.', name)
+    name = re.sub(r'^upconv(\d)\.', r'upsample\1.upsample_conv.', name)
+    return re.sub(r'^(spynet\.basic_module\.\d+\.basic_module\.)(\d+)\.',
+                  lambda m: f'{m[1]}{int(m[2]) // 2}.conv.', name)
+
+
+def read_foreign(path: Path) -> tuple[dict[str, torch.Tensor], str]:
+    """The network weights of an MMagic or SSL-authors checkpoint in ssl-mm's names, and their
+    origin (a key of ORIGIN_ACTIVATION)."""
+    checkpoint = _load(path)
+    if isinstance(checkpoint, dict) and isinstance(checkpoint.get('params'), dict):  # BasicSR
+        state = {_basicsr_name(k): (v.flatten() if k.endswith(('act_scale', 'act_scale_pre')) else v)
+                 for k, v in checkpoint['params'].items()}
+        return state, 'ssl_authors'
+    if isinstance(checkpoint, dict) and isinstance(checkpoint.get('state_dict'), dict):
+        state = {k.removeprefix('generator.'): v for k, v in checkpoint['state_dict'].items()
+                 if k.startswith('generator.')}
+        if state:
+            return state, 'mmagic'
+    raise CheckpointError(f'{path}: neither an MMagic BasicVSR checkpoint (state_dict with generator.* keys) nor '
+                          f'an SSL-authors one (BasicSR params): pass one of those')
+
+
+def load_foreign(net: torch.nn.Module, state: dict[str, torch.Tensor], path: Path) -> torch.nn.Module:
+    """Load ``state`` (from :func:`read_foreign`) into ``net``, an SSLBasicVSRNet built with the
+    architecture the weights must fit; SSL-only entries it lacks keep their identity values."""
+    own = net.state_dict()
+    unexpected = sorted(set(state) - set(own))
+    missing = sorted(k for k in set(own) - set(state) if k.rsplit('.', 1)[-1] not in SSL_ONLY)
+    wrong = next((k for k in state if k in own and state[k].shape != own[k].shape), None)
+    if unexpected or missing or wrong:
+        why = (f'{wrong} is {tuple(state[wrong].shape)} there, {tuple(own[wrong].shape)} here' if wrong else
+               f'{len(missing)} missing keys, e.g. {missing[0]}' if missing else
+               f'{len(unexpected)} unexpected keys, e.g. {unexpected[0]}')
+        raise CheckpointError(f'{path} does not fit the configured network ({why}): use a checkpoint of the '
+                              f'same width, depth and scale (the paper profile: 64 channels, 30 blocks, x4)')
+    net.load_state_dict({**own, **state})
+    return net

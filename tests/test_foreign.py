@@ -1,0 +1,130 @@
+"""Starting from a trained BasicVSR: MMagic's checkpoints and the SSL authors' unpruned ones,
+built here in each project's own format (random weights, saved as that project saves them),
+converted, and checked to compute what the original network computes; and the train_dense
+stage using one (``init_from`` with ``iters: 0``), with one-line errors for a URL or a misfit."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+import yaml
+from mmagic.models.editors.basicvsr.basicvsr_net import BasicVSRNet
+
+from ssl_mm.errors import CheckpointError
+from ssl_mm.models import SSLBasicVSRNet
+from ssl_mm.models.foreign import ACTIVATIONS, load_foreign, local_file, read_foreign
+from ssl_mm.pruning import load_network
+
+
+def _randomise(net: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """Weights, biases and SSL scales all random (identity scales would hide a mix-up)."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            if name.endswith(('act_scale', 'act_scale_pre')):
+                p.copy_(0.5 + torch.rand(p.shape, generator=gen))
+            else:
+                p.copy_(0.05 * torch.randn(p.shape, generator=gen))
+    return net.eval()
+
+
+def _basicsr_state(net: SSLBasicVSRNet) -> dict:
+    """``net``'s weights as the authors' BasicSR SSL-BasicVSR names them (docs/method.md 1.1):
+    ``*_trunk``, ``upconv*``, SPyNet Sequential indices 0/2/4/6/8, scales (1, C, 1, 1), and none
+    of ssl-mm's masks or RSC index buffers."""
+    state = {}
+    for name, value in net.state_dict().items():
+        if name.rsplit('.', 1)[-1] in ('act_scale_mask', 'act_scale_pre_mask', 'in_idx', 'out_idx'):
+            continue
+        name = re.sub(r'^(backward|forward)_resblocks\.', r'\1_trunk.', name)
+        name = re.sub(r'^upsample(\d)\.upsample_conv\.', r'upconv\1.', name)
+        name = re.sub(r'(basic_module\.)(\d)\.conv\.', lambda m: f'{m[1]}{2 * int(m[2])}.', name)
+        state[name] = value.view(1, -1, 1, 1) if name.endswith(('act_scale', 'act_scale_pre')) else value
+    return state
+
+
+def _outputs_equal(a: torch.nn.Module, b: torch.nn.Module, clip: torch.Tensor) -> float:
+    with torch.no_grad():
+        return float((a(clip) - b(clip)).abs().max())
+
+
+def test_mmagic_checkpoint_converts_exactly(tmp_path, real_lr_clip):
+    mmagic_net = _randomise(BasicVSRNet(mid_channels=16, num_blocks=2))
+    path = tmp_path / 'basicvsr_mmagic.pth'
+    torch.save({'meta': {'mmagic_version': '1.2.0', 'iter': 300000},
+                'state_dict': {f'generator.{k}': v for k, v in mmagic_net.state_dict().items()}}, path)
+    state, origin = read_foreign(path)
+    assert origin == 'mmagic'
+    ours = SSLBasicVSRNet(16, 2, hr_channels=64, act_cfg=ACTIVATIONS['leaky_relu'])
+    load_foreign(ours, state, path).eval()
+    assert _outputs_equal(ours, mmagic_net, real_lr_clip) <= 1e-5
+
+
+def test_ssl_authors_checkpoint_converts_exactly(tmp_path, real_lr_clip):
+    authors = _randomise(SSLBasicVSRNet(16, 2, hr_channels=16, act_cfg=ACTIVATIONS['relu']), seed=1)
+    basicsr = _basicsr_state(authors)
+    # The names the released checkpoints use (SSL's basicvsr_arch.py).
+    assert basicsr['backward_trunk.main.2.0.conv1.act_scale_pre'].shape == (1, 16, 1, 1)
+    assert {'upconv1.weight', 'upconv2.act_scale', 'spynet.basic_module.5.basic_module.8.bias'} <= set(basicsr)
+    path = tmp_path / 'BasicVSR-SSL-bi-unpruned.pth'
+    torch.save({'params': basicsr}, path)
+    state, origin = read_foreign(path)
+    assert origin == 'ssl_authors'
+    ours = load_foreign(SSLBasicVSRNet(16, 2, hr_channels=16, act_cfg=ACTIVATIONS['relu']), state, path).eval()
+    assert _outputs_equal(ours, authors, real_lr_clip) <= 1e-5
+
+
+def test_foreign_checkpoint_errors_name_the_file_and_the_fix(tmp_path):
+    with pytest.raises(CheckpointError, match='is a URL: ssl-mm downloads nothing at run time; fetch the file first'):
+        local_file('https://download.openmmlab.com/mmediting/restorers/basicvsr/basicvsr_reds4.pth',
+                   'train_dense.init_from')
+    with pytest.raises(CheckpointError, match='missing.pth: file not found'):
+        local_file(str(tmp_path / 'missing.pth'), 'train_dense.init_from')
+    path = tmp_path / 'narrow.pth'
+    torch.save({'state_dict': {f'generator.{k}': v for k, v in BasicVSRNet(16, 2).state_dict().items()}}, path)
+    state, _ = read_foreign(path)
+    with pytest.raises(CheckpointError, match=r'narrow.pth does not fit the configured network \(.* is \(16, '):
+        load_foreign(SSLBasicVSRNet(32, 2, hr_channels=64), state, path)
+    other = tmp_path / 'other.pth'
+    torch.save({'model': {}}, other)
+    with pytest.raises(CheckpointError, match='neither an MMagic BasicVSR checkpoint'):
+        read_foreign(other)
+
+
+def test_train_dense_uses_an_authors_checkpoint_as_the_dense_model(repo, prepared_dir, tmp_path, real_lr_clip):
+    """``init_from`` + ``iters: 0``: the stage converts, checks and saves the network as the dense
+    model (ReLU from the weights' origin, saved in its config), training nothing."""
+    root = tmp_path / 'repo'
+    shutil.copytree(repo / 'ssl_mm', root / 'ssl_mm', ignore=shutil.ignore_patterns('__pycache__'))
+    shutil.copytree(repo / 'configs', root / 'configs')
+    authors = _randomise(SSLBasicVSRNet(16, 4, hr_channels=16, act_cfg=ACTIVATIONS['relu']), seed=2)
+    torch.save({'params': _basicsr_state(authors)}, tmp_path / 'unpruned.pth')
+    params = yaml.safe_load((repo / 'params.yaml').read_text())
+    params['data'].update(prepared=str(prepared_dir), vid4_gt=None)
+    params['train_dense'].update(iters=0, init_from=str(tmp_path / 'unpruned.pth'))
+
+    def stage(**dense):
+        params['train_dense'].update(dense)
+        (root / 'params.yaml').write_text(yaml.safe_dump(params))
+        return subprocess.run([sys.executable, '-m', 'ssl_mm.stages.train_dense', 'dense', '--seed', '0'], cwd=root,
+                              capture_output=True, text=True, timeout=600, env=dict(os.environ, MPLBACKEND='Agg'))
+
+    result = stage()
+    assert result.returncode == 0, result.stderr[-3000:]
+    dense = root / 'models' / 'dense' / 'seed0' / 'dense'
+    net = load_network(f'{dense}.py', f'{dense}.pth').eval()
+    assert net.arch['act_cfg'] == ACTIVATIONS['relu']
+    assert _outputs_equal(net, authors, real_lr_clip) <= 1e-5
+    written = (root / 'models' / 'dense' / 'seed0' / 'dense.pth').read_bytes()
+
+    for dense_params, fragment in [
+            (dict(init_from='https://example.org/BasicVSR-SSL-bi-unpruned.pth'), 'is a URL'),
+            (dict(init_from=str(tmp_path / 'unpruned.pth'), spynet_pretrained=str(tmp_path / 'no_spynet.pth')),
+             'no_spynet.pth: file not found')]:
+        result = stage(**dense_params)
+        assert result.returncode == 2 and fragment in result.stderr, result.stderr[-3000:]
+        assert len([line for line in result.stderr.splitlines() if line.startswith('error: ')]) == 1
+        assert (root / 'models' / 'dense' / 'seed0' / 'dense.pth').read_bytes() == written  # nothing overwritten
