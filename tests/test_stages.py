@@ -31,7 +31,7 @@ def params_file(repo, tmp_path):
     (lambda p: p.update(seeds=[0, -1]), r'seeds=\[0, -1\] is invalid'),
     (lambda p: p['sparsify'].update(criterion='L2'), r"sparsify.criterion='L2' is invalid: expected one of \['scale', 'l1'\]"),
     (lambda p: p['evaluate'].update(sets=['vid5']), r"evaluate.sets=\['vid5'\] is invalid"),
-    (lambda p: p['train_dense'].update(iters=-3), r'train_dense.iters=-3 is invalid: expected a positive integer'),
+    (lambda p: p['train_dense'].update(iters=-3), r'train_dense.iters=-3 is invalid: expected an integer >= 0'),
     (lambda p: p['prune'].pop('round_to'), 'missing key prune.round_to'),
     (lambda p: p['prune'].update(ratoi=0.3), 'unknown key prune.ratoi'),
     (lambda p: p.pop('finetune'), r"missing group\(s\) \['finetune'\]"),
