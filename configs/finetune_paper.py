@@ -7,5 +7,4 @@ _base_ = [
 
 model = dict(type='TemporalFinetuneBasicVSR', lambda_tf=0.0, train_cfg=dict(fix_iter=5000))
 
-env_cfg = dict(dist_cfg=dict(backend='nccl'))
 default_hooks = dict(checkpoint=dict(interval=5000), logger=dict(interval=100))

@@ -7,5 +7,4 @@ _base_ = [
 
 model = dict(train_cfg=dict(fix_iter=10**9))  # SpyNet frozen for the whole search
 
-env_cfg = dict(dist_cfg=dict(backend='nccl'))
 default_hooks = dict(checkpoint=dict(interval=5000), logger=dict(interval=100))

@@ -5,5 +5,4 @@ _base_ = [
     '_base_/default_runtime.py'
 ]
 
-env_cfg = dict(dist_cfg=dict(backend='nccl'))
 default_hooks = dict(checkpoint=dict(interval=5000), logger=dict(interval=100))

@@ -10,8 +10,9 @@ from torch import nn
 
 def is_rank_zero() -> bool:
     """Whether this process is rank 0 (or not distributed): the one that tracks and writes.
-    Read from torchrun's ``RANK`` so it holds before the process group exists."""
-    return int(os.environ.get('RANK', '0')) == 0
+    Read from torchrun's ``RANK`` (or Slurm's ``SLURM_PROCID``) so it holds before the process
+    group exists."""
+    return int(os.environ.get('RANK', os.environ.get('SLURM_PROCID', '0'))) == 0
 
 
 def keep_freed_memory_for_reuse() -> bool:

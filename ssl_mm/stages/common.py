@@ -15,6 +15,7 @@ import mlflow
 import pandas as pd
 import torch
 from mmengine.config import Config
+from mmengine.dist import master_only
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
@@ -77,6 +78,7 @@ class AtomicCheckpointRunner(Runner):
     """A Runner whose checkpoints appear only when complete (temp file + rename), so a kill
     mid-write never leaves a truncated ``iter_*.pth`` for the next resume."""
 
+    @master_only  # as Runner.save_checkpoint: the other ranks write nothing, so rename nothing
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
         tmp_name = f'.{filename}.tmp'
         super().save_checkpoint(out_dir, tmp_name, *args, **kwargs)
@@ -192,7 +194,7 @@ def maybe_relaunch_distributed(module: str, params: dict) -> None:
     """Paper profile on a multi-GPU machine: re-run this stage under torchrun (mmengine's
     'pytorch' launcher), one process per GPU, and exit with its status."""
     gpus = torch.cuda.device_count()
-    if params['profile'] != 'paper' or gpus < 2 or 'LOCAL_RANK' in os.environ:
+    if params['profile'] != 'paper' or gpus < 2 or launcher() != 'none':  # already one of several
         return
     cmd = [sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={gpus}', '-m', module,
            *sys.argv[1:]]
@@ -200,7 +202,27 @@ def maybe_relaunch_distributed(module: str, params: dict) -> None:
 
 
 def launcher() -> str:
-    return 'pytorch' if 'LOCAL_RANK' in os.environ else 'none'
+    """mmengine's launcher for how this process was started: by torchrun (``pytorch``), as one
+    of several Slurm tasks (``slurm``, e.g. ``srun --ntasks-per-node 8 python -m ...``), or alone."""
+    if 'LOCAL_RANK' in os.environ:
+        return 'pytorch'
+    return 'slurm' if int(os.environ.get('SLURM_NTASKS', '1')) > 1 else 'none'
+
+
+def set_distributed(cfg: Config) -> None:
+    """Under torchrun: NCCL between GPUs, gloo between CPU processes. mmengine's ``pytorch``
+    launcher assumes CUDA (it calls ``torch.cuda.set_device``), so on CPU the process group is
+    started here (mmengine then keeps it) and DDP wraps the model without device ids."""
+    cfg.launcher = launcher()
+    if cfg.launcher == 'none':
+        return
+    cuda = torch.cuda.is_available()
+    cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'nccl' if cuda else 'gloo'
+    if cfg.launcher == 'pytorch' and not cuda:
+        if not torch.distributed.is_initialized():
+            torch.distributed.init_process_group('gloo')
+        cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
+                                     find_unused_parameters=cfg.get('find_unused_parameters', False))
 
 
 def training_stage(stage: str, module: str, seed: int, config: str | None = None) -> tuple[dict, Config]:
@@ -212,5 +234,5 @@ def training_stage(stage: str, module: str, seed: int, config: str | None = None
     cfg = stage_config(config or stage, params)
     set_iterations(cfg, params[stage]['iters'], params[stage].get('lr'))
     cfg.randomness.seed = seed
-    cfg.launcher = launcher()
+    set_distributed(cfg)
     return params, cfg
