@@ -58,7 +58,7 @@ SCHEMA: dict[str, dict[str, Check] | Check] = {
     'profile': one_of(*PROFILES),
     'seeds': SEEDS,
     'data': {'prepared': PATH, 'vid4_gt': PATH_OR_NULL, 'reds': PATH_OR_NULL, 'vimeo90k': PATH_OR_NULL,
-             'udm10': PATH_OR_NULL},
+             'udm10': PATH_OR_NULL, 'train_set': one_of('reds', 'vimeo90k')},
     'train_dense': {'iters': ITERS_OR_ZERO, 'lr': POSITIVE_OR_NULL, 'init_from': PATH_OR_NULL,
                     'spynet_pretrained': PATH_OR_NULL, 'activation': one_of('auto', *ACTIVATIONS)},
     'sparsify': {'iters': ITERS, 'criterion': one_of(*CRITERIA), 'step': POSITIVE_OR_NULL,

@@ -57,6 +57,16 @@ def test_profiles_switch_with_one_param(params_file, repo, monkeypatch):
         assert cfg.train_cfg.max_iters == iters
         assert cfg.train_dataloader.dataset.num_input_frames == 15
         assert cfg.train_dataloader.dataset.data_root == '/datasets/REDS'
+    # Vimeo-90K instead of REDS: its septuplets (mirrored), its root, its clip list.
+    paper['data'].update(train_set='vimeo90k')
+    with pytest.raises(ParamsError, match='data.train_set=vimeo90k: set data.vimeo90k'):
+        stage_config('finetune', paper)
+    paper['data']['vimeo90k'] = '/datasets/vimeo90k'
+    vimeo = stage_config('finetune', paper).train_dataloader
+    assert vimeo.dataset.data_root == '/datasets/vimeo90k' and vimeo.dataset.num_input_frames == 7
+    assert vimeo.dataset.ann_file.endswith('meta/meta_info_vimeo90k_train.txt')
+    assert 'MirrorSequence' in [step['type'] for step in vimeo.dataset.pipeline]
+    paper['data']['train_set'] = 'reds'
     sparsify = stage_config('sparsify', paper)
     [hook] = sparsify.custom_hooks
     assert (hook.step, hook.ceiling, hook.update_interval, hook.stabilize_iters) == (1e-4, 0.1, 5, 14000)

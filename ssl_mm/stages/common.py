@@ -24,10 +24,14 @@ from mmengine.runner import Runner
 from ..errors import ParamsError
 from ..io import atomic_path, trusted_local_checkpoints
 from ..params import PARAMS_FILE, load_params  # noqa: F401  (stages import it from here)
+from .datasets import train_meta_file
+
+TRAIN_SETS = {'reds': '_base_/datasets/reds.py', 'vimeo90k': '_base_/datasets/vimeo90k.py'}  # paper profile
 
 
 def stage_config(stage: str, params: dict) -> Config:
-    """``configs/<stage>_<profile>.py`` with the data roots of params.yaml filled in."""
+    """``configs/<stage>_<profile>.py`` with the data roots of params.yaml filled in; the paper
+    profile trains on ``data.train_set`` (REDS, the configs' own, or Vimeo-90K)."""
     cfg = Config.fromfile(f'configs/{stage}_{params["profile"]}.py')
     data, prepared = params['data'], Path(params['data']['prepared'])
     if params['profile'] == 'default':
@@ -35,10 +39,14 @@ def stage_config(stage: str, params: dict) -> Config:
             if loader in cfg:
                 cfg[loader].dataset.data_root = str(prepared / 'embedded')
     else:
-        if not data.get('reds'):
-            raise ParamsError(f'{PARAMS_FILE}: the paper profile trains on REDS: set data.reds')
-        cfg.train_dataloader.dataset.data_root = data['reds']
-        cfg.train_dataloader.dataset.ann_file = str((prepared / 'meta' / 'meta_info_reds_train.txt').resolve())
+        train_set = data['train_set']
+        if not data.get(train_set):
+            raise ParamsError(f'{PARAMS_FILE}: the paper profile trains on data.train_set={train_set}: '
+                              f'set data.{train_set} to its root')
+        if train_set != 'reds':
+            cfg.train_dataloader = Config.fromfile(f'configs/{TRAIN_SETS[train_set]}').train_dataloader
+        cfg.train_dataloader.dataset.data_root = data[train_set]
+        cfg.train_dataloader.dataset.ann_file = str(train_meta_file(params).resolve())
     return cfg
 
 

