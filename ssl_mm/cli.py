@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 # Only light modules here: arguments are parsed (and --help answered) before torch, MMagic and
 # the rest load, inside the command that needs them.
-from .criteria import CRITERIA
+from .criteria import CRITERIA, SCOPES
 from .errors import DataError, ParamsError, exit_on_user_error, named_as
 
 if TYPE_CHECKING:
@@ -191,7 +191,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('--ratio', type=float, required=True, help='fraction of scale entries to remove, in (0, 1)')
     p.add_argument('--criterion', choices=sorted(CRITERIA), default=next(iter(CRITERIA)),
                    help='unit ranking (default %(default)s): scale = |scale| (SSL), l1 = weight L1')
-    p.add_argument('--scope', choices=['global', 'layer'], default='global', help='rank globally or per layer')
+    p.add_argument('--scope', choices=SCOPES, default=SCOPES[0], help='rank globally or per layer')
     p.add_argument('--align-residual', action='store_true', help='ASSL-style: one channel set per branch')
     p.add_argument('--round-to', type=int, default=1, help='round kept widths up to a multiple')
     p.add_argument('--out', required=True, help='output folder')

@@ -1,6 +1,6 @@
 """The ranking criteria: how important each unit of a scale vector is (low scores are pruned
 first). ``CRITERIA``'s keys are the names params.yaml (``sparsify.criterion``) and the CLI
-(``--criterion``) accept; the first is the default.
+(``--criterion``) accept; the first is the default. ``SCOPES``: where units compete (``--scope``).
 
 No torch at import: the CLI reads the names before it loads anything heavy.
 """
@@ -31,6 +31,8 @@ def weight_l1(group: ScaleGroup) -> torch.Tensor:
 
 
 CRITERIA: dict[str, Callable[[ScaleGroup], torch.Tensor]] = {'scale': scale_magnitude, 'l1': weight_l1}
+# Units ranked against all others (SSL's global threshold) or within their own layer (L1-norm).
+SCOPES = ('global', 'layer')
 
 
 def check_criterion(criterion: str) -> str:

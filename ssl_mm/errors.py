@@ -5,8 +5,9 @@ and the ``ssl-mm`` CLI print it without a traceback and exit with status 2, befo
 written, so earlier results stay as they were. Anything else is a bug and keeps its traceback.
 
 The library does not know where a value came from, so it names a bad argument as its own
-parameter (:class:`ArgumentError`, e.g. ``ratio``); the stage or CLI command that passed the value
-renames it to what the user typed with :func:`named_as` (``prune.ratios``, ``--ratio``).
+parameter (:class:`ArgumentError`, e.g. ``ratio``; :class:`RootError` for data roots, e.g. ``reds``);
+the stage or CLI command that passed the value renames it to what the user typed with
+:func:`named_as` (``prune.ratios``, ``--ratio``; ``data.reds``, ``--reds``).
 """
 from __future__ import annotations
 
@@ -36,8 +37,8 @@ class TrackingError(UserError, RuntimeError):
     """The MLflow store cannot be used."""
 
 
-class ArgumentError(ParamsError):
-    """A library function got an invalid value for one of its arguments.
+class NamedValueError(UserError):
+    """A library function got a bad value for one of its arguments.
 
     Args:
         name: the argument's name in the library (``ratio``); :func:`named_as` replaces it.
@@ -54,13 +55,22 @@ class ArgumentError(ParamsError):
         return f'{self.name}={self.value!r} {self.problem.replace("{name}", self.name)}'
 
 
+class ArgumentError(NamedValueError, ParamsError):
+    """An invalid argument value (a ratio outside (0, 1), an unknown criterion)."""
+
+
+class RootError(NamedValueError, DataError):
+    """A data-set root argument that is unset or not a folder (the set is not available)."""
+
+
 @contextlib.contextmanager
 def named_as(**names: str) -> Iterator[None]:
-    """Inside the block, an :class:`ArgumentError` about an argument in ``names`` is re-raised
-    under the name the user gave the value: ``with named_as(ratio='--ratio'): pick_pruned(...)``."""
+    """Inside the block, an :class:`ArgumentError` or :class:`RootError` about an argument in
+    ``names`` is re-raised under the name the user gave the value:
+    ``with named_as(ratio='--ratio'): pick_pruned(...)``."""
     try:
         yield
-    except ArgumentError as err:
+    except NamedValueError as err:
         err.name = names.get(err.name, err.name)
         raise
 

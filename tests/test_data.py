@@ -18,6 +18,7 @@ from ssl_mm.data.sources import (
     reds_clips,
     vimeo_clips,
 )
+from ssl_mm.errors import named_as
 
 
 def _matlab_reference(img: np.ndarray, scale: float, round_between_passes: bool = False) -> np.ndarray:
@@ -130,10 +131,14 @@ def test_vimeo_loader_uses_the_official_list(tmp_path):
 
 def test_udm10_loader_and_its_errors(tmp_path):
     _tiny_pair(tmp_path, 'BDx4', 'GT', 'archpeople', 6)
-    [clip] = folder_clips(tmp_path, 'BDx4', set_name='UDM10', params_key='data.udm10')
+    [clip] = folder_clips(tmp_path, 'BDx4', set_name='UDM10')
     assert len(clip.gt) == 6
-    with pytest.raises(DataError, match=f'{tmp_path / "missing"}: UDM10 root not found; set data.udm10'):
-        folder_clips(tmp_path / 'missing', 'BDx4', set_name='UDM10', params_key='data.udm10')
+    # The library names the root by its own argument; the caller renames it to what its user typed.
+    with pytest.raises(DataError, match=r"root='.*missing' is not a folder: point root at the UDM10 root"):
+        folder_clips(tmp_path / 'missing', 'BDx4', set_name='UDM10')
+    with pytest.raises(DataError, match=r"data.udm10='.*missing' is not a folder: point data.udm10 at the UDM10"):
+        with named_as(root='data.udm10'):
+            folder_clips(tmp_path / 'missing', 'BDx4', set_name='UDM10')
     # A frame missing in the middle of a clip.
     (tmp_path / 'GT' / 'archpeople' / '00000003.png').unlink()
     with pytest.raises(DataError, match='archpeople: frame 3 is missing'):
@@ -167,7 +172,7 @@ def test_prepare_is_deterministic_and_reports_skipped_sets(tmp_path, prepared_di
     again = prepare(tmp_path / 'again', reds=str(tmp_path / 'no_reds'))
     assert _tree_digest(tmp_path / 'again' / 'embedded') == _tree_digest(prepared_dir / 'embedded')
     assert again['reds4'] == {'skipped': f'{tmp_path / "no_reds"} does not exist'}
-    assert again['vid4'] == {'skipped': 'root not set in params.yaml'}
+    assert again['vid4'] == {'skipped': 'root not set'}
     assert again['embedded']['train'] == ['bikes', 'bigbuckbunny']
     meta = (prepared_dir / 'embedded' / 'meta_info_val.txt').read_text().split('\n')
     assert meta[0] == 'carphone 30 (144,176,3)'

@@ -96,7 +96,7 @@ def test_eval_cli_scores_bicubic_and_a_saved_model(prepared_dir, tmp_path, capsy
     assert metrics['protocols']['embedded_bd']['max_seq_len'] == 10
     # An untrained network is far below bicubic: the numbers are real, not placeholders.
     assert metrics['model']['embedded_bd']['psnr_y'] < metrics['bicubic']['embedded_bd']['psnr_y']
-    with pytest.raises(SystemExit, match='eval: test set reds4 needs data.reds'):
+    with pytest.raises(SystemExit, match='eval: --reds=None is not set: REDS needs --reds, its root folder'):
         main(['--prepared', str(prepared_dir), '--sets', 'reds4', '--bicubic'])
 
 

@@ -7,6 +7,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from ssl_mm.errors import ArgumentError
 from ssl_mm.pruning import SparsityOptimWrapper, final_pruned_set, load_network, prune, save_network
 from ssl_mm.pruning.regularization import STATE_KEY
 
@@ -80,3 +81,12 @@ def test_sparsify_trains_on_real_frames_and_checkpoints_its_state(repo, frames_d
     loaded = load_network(*save_network(compact, tmp_path / 'pruned'))
     with torch.no_grad():
         assert torch.equal(loaded(lr_t), compact(lr_t))
+
+
+def test_sparsity_hook_without_its_optim_wrapper_is_a_one_line_config_error(repo, frames_dataset, tmp_path):
+    cfg = _cfg(repo, frames_dataset, tmp_path / 'run', max_iters=2)
+    cfg.optim_wrapper.type = 'OptimWrapper'  # the penalty would silently never be applied
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(ArgumentError, match="optim_wrapper='OptimWrapper' cannot add the penalty: .*"
+                                            "set optim_wrapper.type='SparsityOptimWrapper'"):
+        runner.train()

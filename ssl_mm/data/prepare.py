@@ -22,9 +22,21 @@ from pathlib import Path
 
 from mmengine.logging import print_log
 
+from ..errors import named_as
 from ..io import atomic_path
 from .layout import write_frames_dataset
-from .sources import VID4_CLIPS, DataError, folder_clips, frame_files, read_frame, reds_clips, require_dir, vimeo_clips, write_meta_file
+from .sources import (
+    VID4_CLIPS,
+    DataError,
+    folder_clips,
+    frame_files,
+    read_frame,
+    reds_clips,
+    require_dir,
+    require_root,
+    vimeo_clips,
+    write_meta_file,
+)
 from .video import embedded_clip_path, read_video
 
 # name -> (source clip, first frame, frames, (top, left, height, width) crop or None)
@@ -55,7 +67,8 @@ def prepare_embedded(out: Path) -> dict:
 
 
 def prepare_vid4(gt_root: Path, out: Path) -> dict:
-    require_dir(gt_root, 'Vid4 GT folder', 'set data.vid4_gt in params.yaml (e.g. ../shared/data/vid4/GT)')
+    with named_as(root='vid4'):
+        require_root(gt_root, 'Vid4 GT', 'calendar/, city/, foliage/, walk/')
     gt_frames = {}
     for clip in VID4_CLIPS:
         files = frame_files(require_dir(gt_root / clip, f'Vid4 clip {clip}', 'the Vid4 copy is incomplete'))
@@ -76,7 +89,7 @@ def check_external(name: str, root: str | None, out: Path) -> dict:
         'vimeo90k_train': lambda r: vimeo_clips(r, 'BIx4', 'train'),
         'vimeo90k_t_bi': lambda r: vimeo_clips(r, 'BIx4', 'test'),
         'vimeo90k_t_bd': lambda r: vimeo_clips(r, 'BDx4', 'test'),
-        'udm10_bd': lambda r: folder_clips(r, 'BDx4', set_name='UDM10', params_key='data.udm10'),
+        'udm10_bd': lambda r: folder_clips(r, 'BDx4', set_name='UDM10'),
     }
     clips = loaders[name](root)
     out.mkdir(parents=True, exist_ok=True)
@@ -92,7 +105,7 @@ def prepare(out: str | Path, vid4: str | None = None, reds: str | None = None,
 
     def attempt(name: str, root: str | None, fn) -> None:
         if root is None:
-            summary[name] = {'skipped': 'root not set in params.yaml'}
+            summary[name] = {'skipped': 'root not set'}
         elif not Path(root).exists():
             summary[name] = {'skipped': f'{root} does not exist'}
         else:
@@ -103,9 +116,11 @@ def prepare(out: str | Path, vid4: str | None = None, reds: str | None = None,
     if embedded:
         summary['embedded'] = prepare_embedded(out / 'embedded')
     attempt('vid4', vid4, lambda: prepare_vid4(Path(vid4), out / 'vid4'))
-    for name, root in (('reds4', reds), ('reds_train', reds), ('vimeo90k_train', vimeo90k),
-                       ('vimeo90k_t_bi', vimeo90k), ('vimeo90k_t_bd', vimeo90k), ('udm10_bd', udm10)):
-        attempt(name, root, lambda name=name, root=root: check_external(name, root, out / 'meta'))
+    roots = dict(reds=reds, vimeo90k=vimeo90k, udm10=udm10)
+    for name, key in (('reds4', 'reds'), ('reds_train', 'reds'), ('vimeo90k_train', 'vimeo90k'),
+                      ('vimeo90k_t_bi', 'vimeo90k'), ('vimeo90k_t_bd', 'vimeo90k'), ('udm10_bd', 'udm10')):
+        with named_as(root=key):  # a root that is not a folder is reported under prepare's own argument
+            attempt(name, roots[key], lambda name=name, key=key: check_external(name, roots[key], out / 'meta'))
     with atomic_path(out / 'summary.json') as tmp:
         tmp.write_text(json.dumps(summary, indent=2, sort_keys=True) + '\n')
     return summary
@@ -121,7 +136,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument('--no-embedded', action='store_true')
     args = parser.parse_args(argv)
     try:
-        summary = prepare(args.out, args.vid4, args.reds, args.vimeo90k, args.udm10, not args.no_embedded)
+        with named_as(vid4='--vid4', reds='--reds', vimeo90k='--vimeo90k', udm10='--udm10'):
+            summary = prepare(args.out, args.vid4, args.reds, args.vimeo90k, args.udm10, not args.no_embedded)
     except DataError as err:
         raise SystemExit(f'prepare_data: {err}') from None
     print(json.dumps(summary, indent=2, sort_keys=True))

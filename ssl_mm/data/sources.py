@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from ..errors import DataError
+from ..errors import DataError, RootError
 
 REDS4_CLIPS = ('000', '011', '015', '020')
 REDS_ALL_CLIPS = tuple(f'{i:03d}' for i in range(270))
@@ -44,6 +44,16 @@ def require_dir(path: Path, what: str, fix: str) -> Path:
     if not path.is_dir():
         raise DataError(f'{path}: {what} not found; {fix}')
     return path
+
+
+def require_root(root: str | Path | None, set_name: str, layout: str) -> Path:
+    """A data set's root folder, given as the argument ``root``: a :class:`RootError` if unset
+    or not a folder (the caller renames ``root`` to its own argument, the stage to its key)."""
+    if not root:
+        raise RootError('root', root, f'is not set: {set_name} needs {{name}}, its root folder ({layout})')
+    if not Path(root).is_dir():
+        raise RootError('root', str(root), f'is not a folder: point {{name}} at the {set_name} root ({layout})')
+    return Path(root)
 
 
 def frame_files(folder: Path) -> list[Path]:
@@ -94,10 +104,9 @@ def check_scale(lr: np.ndarray, gt: np.ndarray, scale: int, where: Path) -> None
 
 
 def folder_clips(root: str | Path, lr_dir: str, gt_dir: str = 'GT',
-                 clips: tuple[str, ...] | None = None, set_name: str = 'dataset',
-                 params_key: str = 'data') -> list[Clip]:
+                 clips: tuple[str, ...] | None = None, set_name: str = 'dataset') -> list[Clip]:
     """Vid4 / UDM10 / embedded layout; ``clips`` defaults to every GT sub-folder."""
-    root = require_dir(Path(root), f'{set_name} root', f'set {params_key} in params.yaml to its folder')
+    root = require_root(root, set_name, f'{gt_dir}/<clip>/, {lr_dir}/<clip>/')
     gt_root = require_dir(root / gt_dir, f'{set_name} GT folder', f'expected <root>/{gt_dir}/<clip>/')
     lr_root = require_dir(root / lr_dir, f'{set_name} LR folder {lr_dir}',
                           'run the prepare_data stage to generate it')
@@ -110,7 +119,7 @@ def folder_clips(root: str | Path, lr_dir: str, gt_dir: str = 'GT',
 def reds_clips(root: str | Path, split: str = 'reds4') -> list[Clip]:
     """REDS ``train`` (266 clips) or ``reds4`` (000, 011, 015, 020), 100 frames each."""
     names = {'reds4': REDS4_CLIPS, 'train': REDS_TRAIN_CLIPS}[split]
-    root = require_dir(Path(root), 'REDS root', 'set data.reds in params.yaml')
+    root = require_root(root, 'REDS', 'train_sharp/, train_sharp_bicubic/X4/')
     gt_root = require_dir(root / 'train_sharp', 'REDS train_sharp', 'expected <root>/train_sharp/<clip>/')
     lr_root = require_dir(root / 'train_sharp_bicubic' / 'X4', 'REDS train_sharp_bicubic/X4',
                           'expected <root>/train_sharp_bicubic/X4/<clip>/')
@@ -121,7 +130,7 @@ def reds_clips(root: str | Path, split: str = 'reds4') -> list[Clip]:
 
 def vimeo_clips(root: str | Path, lr_dir: str = 'BIx4', split: str = 'test') -> list[Clip]:
     """Vimeo-90K septuplets listed in the official ``sep_<split>list.txt`` (7 frames each)."""
-    root = require_dir(Path(root), 'Vimeo-90K root', 'set data.vimeo90k in params.yaml')
+    root = require_root(root, 'Vimeo-90K', 'GT/, BIx4/, sep_trainlist.txt, sep_testlist.txt')
     list_file = root / f'sep_{split}list.txt'
     if not list_file.is_file():
         raise DataError(f'{list_file}: official Vimeo-90K clip list missing; it ships with the '

@@ -10,7 +10,7 @@ import argparse
 
 import pandas as pd
 
-from ..data.sources import DataError
+from ..errors import DataError, named_as
 from ..pruning.checkpoint import load_network
 from . import PROTOCOLS
 from .benchmark_sets import load_test_set
@@ -39,8 +39,9 @@ def main(argv: list[str] | None = None) -> None:
     roots = dict(reds=args.reds, vimeo90k=args.vimeo90k, udm10=args.udm10)
     protocols = {s: PROTOCOLS[s].with_overrides(max_seq_len=args.max_seq_len) for s in args.sets}
     try:
-        per_clip = pd.concat([evaluate(upscalers, load_test_set(name, args.prepared, roots), protocols[name])
-                              for name in args.sets])
+        with named_as(reds='--reds', vimeo90k='--vimeo90k', udm10='--udm10', vid4_gt='--vid4 of ssl_mm.data.prepare'):
+            per_clip = pd.concat([evaluate(upscalers, load_test_set(name, args.prepared, roots), protocols[name])
+                                  for name in args.sets])
     except DataError as err:
         raise SystemExit(f'eval: {err}') from None
     pd.set_option('display.float_format', '{:.4f}'.format)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..criteria import CRITERIA, check_criterion
+from ..criteria import CRITERIA, SCOPES, check_criterion
 from ..errors import ArgumentError
 from ..models.scaled_conv import ScaledConv2d
 from .contract import PrunableNetwork
@@ -60,8 +60,6 @@ def check_ratio(ratio: float) -> float:
         raise ArgumentError('ratio', ratio, 'is outside (0, 1): set it to e.g. 0.5')
     return float(ratio)
 
-
-SCOPES = ('global', 'layer')
 
 
 def _selection_vectors(model: PrunableNetwork, groups: list[ScaleGroup], align_residual: bool) -> list[list[str]]:

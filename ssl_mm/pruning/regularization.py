@@ -223,8 +223,9 @@ class SSLRegularizationHook(Hook):
         self.picked = {k: v.to(device) for k, v in self.picked.items()}
         optim_wrapper = runner.optim_wrapper
         if not isinstance(optim_wrapper, SparsityOptimWrapper):
-            raise TypeError(f'SSLRegularizationHook needs optim_wrapper type SparsityOptimWrapper, '
-                            f'got {type(optim_wrapper).__name__}: set optim_wrapper.type in the config')
+            raise ArgumentError('optim_wrapper', type(optim_wrapper).__name__,
+                                'cannot add the penalty: SSLRegularizationHook needs a SparsityOptimWrapper; '
+                                "set optim_wrapper.type='SparsityOptimWrapper' in the config")
         optim_wrapper.penalty = lambda: add_penalty_grads(groups, self.picked,
                                                          self.schedule.lam(runner.iter))
         if runner.max_iters < self.schedule.total_iters:

@@ -12,7 +12,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
-from ..errors import DataError, exit_on_user_error
+from ..errors import DataError, exit_on_user_error, named_as
 from ..eval import PROTOCOLS
 from ..eval.benchmark_sets import load_test_set
 from ..eval.evaluate import bicubic_upscaler, evaluate, network_upscaler, write_results
@@ -22,6 +22,7 @@ from ..pruning import load_network
 from ..runtime import for_cpu_inference, keep_freed_memory_for_reuse
 from ..tracking import stage_run
 from .common import PARAMS_FILE, load_params, write_json
+from .datasets import ROOT_KEYS
 from .finetune import lambda_tf
 from .methods import FINETUNED, METHODS, SSL_BEFORE_FINETUNING, Cell, cell_argument
 
@@ -64,7 +65,8 @@ def main() -> None:
         protocols, frames, unavailable = {}, [], {}
         for name in p['sets']:
             try:
-                clips = load_test_set(name, data['prepared'], data)
+                with named_as(**ROOT_KEYS):
+                    clips = load_test_set(name, data['prepared'], data)
             except DataError as err:
                 unavailable[name] = str(err)
                 continue

@@ -2,10 +2,11 @@
 import mlflow
 
 from ..data.prepare import prepare
-from ..errors import exit_on_user_error
+from ..errors import exit_on_user_error, named_as
 from ..io import atomic_dir
 from ..tracking import stage_run
 from .common import load_params
+from .datasets import ROOT_KEYS
 
 
 def main() -> None:
@@ -13,7 +14,7 @@ def main() -> None:
     data = params['data']
     with stage_run('prepare_data', data, {'profile': params['profile']}):
         # Built aside and swapped in whole: a failure leaves the previous data/prepared intact.
-        with atomic_dir(data['prepared']) as out:
+        with atomic_dir(data['prepared']) as out, named_as(**ROOT_KEYS):
             summary = prepare(out, vid4=data['vid4_gt'], reds=data['reds'], vimeo90k=data['vimeo90k'],
                               udm10=data['udm10'])
         mlflow.log_dict(summary, 'summary.json')
