@@ -106,3 +106,12 @@ def test_figures_and_readme_are_written(metrics, params):
 def test_over_seeds_counts_seeds(metrics, params):
     summary = over_seeds(collect(params)[0])
     assert set(summary['seeds']) == {2}
+
+
+def test_reports_readme_shows_the_committed_paper_size_speed(repo, monkeypatch):
+    from ssl_mm.reports.readme import paper_size_speed
+    monkeypatch.chdir(repo)
+    table = paper_size_speed()
+    eager = [row for row in table if row.startswith('| [prune_speed_cpu]') and '| 0.5 |' in row]
+    assert len(eager) == 1 and '| pytorch eager | 8 | 0.5 | 3.07 |' in eager[0]
+    assert any('prune_speed_cuda' in row for row in table)  # the GPU tables sit beside the CPU one

