@@ -33,6 +33,7 @@ def mini_repo(repo, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp('pipeline')
     shutil.copytree(repo / 'ssl_mm', root / 'ssl_mm', ignore=shutil.ignore_patterns('__pycache__'))
     shutil.copytree(repo / 'configs', root / 'configs')
+    shutil.copytree(repo / 'benchmarks' / 'results', root / 'benchmarks' / 'results')  # the report quotes them
     shutil.copy(repo / 'dvc.yaml', root)
     shutil.copy(repo / '.gitignore', root)
     params = yaml.safe_load((repo / 'params.yaml').read_text())
