@@ -11,27 +11,14 @@ numbers compare across machines of different speed.
 from __future__ import annotations
 
 import argparse
-import time
 
 import yaml
-from mmengine.hooks import Hook
+from paper_step import IterationClock
 
 from ssl_mm.stages.common import AtomicCheckpointRunner as Runner
 from ssl_mm.stages.common import stage_config
 
 SETTINGS = [(64, 2, True), (128, 2, True), (128, 4, True), (64, 2, False), (128, 2, False)]
-
-
-class IterationClock(Hook):
-    def __init__(self, skip: int) -> None:
-        self.skip, self.times = skip, []
-
-    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
-        self.start = time.perf_counter()
-
-    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-        if runner.iter >= self.skip:
-            self.times.append(time.perf_counter() - self.start)
 
 
 def seconds_per_iteration(stage: str, patch: int, batch: int, frozen: bool, iters: int, work: str) -> float:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import platform
 import sys
 import tempfile
 from pathlib import Path
@@ -31,7 +30,7 @@ from ssl_mm.export import OnnxRuntimeNet
 from ssl_mm.flops import MAC_CONVENTION, complexity, latencies
 from ssl_mm.models import SSLBasicVSRNet
 from ssl_mm.pruning import pick_pruned, prune, round_kept, scale_groups
-from ssl_mm.runtime import for_cpu_inference, keep_freed_memory_for_reuse
+from ssl_mm.runtime import cpu_name, for_cpu_inference, keep_freed_memory_for_reuse
 
 ARCHS = {
     'paper': dict(net=dict(mid_channels=64, num_blocks=30, hr_channels=64), lr_size=(180, 320), frames=3),
@@ -77,10 +76,8 @@ def machine(device: str, threads: int) -> str:
     if device.startswith('cuda'):
         return f'{torch.cuda.get_device_name(device)}, CUDA {torch.version.cuda}'
     cpuinfo = Path('/proc/cpuinfo').read_text() if Path('/proc/cpuinfo').exists() else ''
-    name = next((line.split(':', 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith('model name')),
-                platform.processor() or platform.machine())
     isa = 'AVX-512' if ' avx512f' in cpuinfo else 'AVX2' if ' avx2' in cpuinfo else 'no AVX2'
-    return f'{name} ({isa}), {threads} threads'
+    return f'{cpu_name()} ({isa}), {threads} threads'
 
 
 def write_results(rows: list[dict], out: Path, stem: str, header: str) -> None:

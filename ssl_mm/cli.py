@@ -78,6 +78,8 @@ def write_output(frames, out: Path, fps: float) -> None:
 
 
 def infer(args) -> None:
+    import torch
+
     from .eval.evaluate import network_upscaler
     from .runtime import for_cpu_inference, keep_freed_memory_for_reuse
     if args.max_seq_len is not None and args.max_seq_len < 1:
@@ -90,7 +92,7 @@ def infer(args) -> None:
         if args.engine == 'onnxruntime':
             from .export import OnnxRuntimeNet
             cache = args.onnx_dir or stack.enter_context(tempfile.TemporaryDirectory(prefix='ssl-mm-onnx-'))
-            net = OnnxRuntimeNet(net, cache, threads=int(os.environ.get('SSL_MM_THREADS', 0)) or None)
+            net = OnnxRuntimeNet(net, cache, threads=torch.get_num_threads())  # main() applied SSL_MM_THREADS
         elif args.device == 'cpu':
             keep_freed_memory_for_reuse()
             net = for_cpu_inference(net)

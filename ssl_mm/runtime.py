@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import ctypes
 import os
+import platform
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -35,3 +37,14 @@ def for_cpu_inference(net: nn.Module) -> nn.Module:
     than NCHW on this CPU) in eval mode; the RSC blocks then gather/scatter along memory's last
     axis."""
     return net.eval().to(memory_format=torch.channels_last)
+
+
+def cpu_name() -> str:
+    """The CPU's model name (results are stated with the machine they came from)."""
+    try:
+        for line in Path('/proc/cpuinfo').read_text().splitlines():
+            if line.startswith('model name'):
+                return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

@@ -18,13 +18,12 @@ from pathlib import Path
 import torch
 
 from ..errors import CheckpointError
+from ..pruning.checkpoint import state_mismatch
+from .ssl_basicvsr_net import DEFAULT_ACT, SSL_ONLY
 
-ACTIVATIONS = {'leaky_relu': dict(type='LeakyReLU', negative_slope=0.1), 'relu': dict(type='ReLU')}
+ACTIVATIONS = {'leaky_relu': DEFAULT_ACT, 'relu': dict(type='ReLU')}
 # The activation each origin's weights were trained with: the default of train_dense.activation.
 ORIGIN_ACTIVATION = {'mmagic': 'leaky_relu', 'ssl_authors': 'relu'}
-# Parameters and buffers only SSL-BasicVSR has: a plain BasicVSR checkpoint leaves them at their
-# identity values (scales and masks 1, full index sets).
-SSL_ONLY = ('act_scale', 'act_scale_pre', 'act_scale_mask', 'act_scale_pre_mask', 'in_idx', 'out_idx')
 
 
 def local_file(path: str, key: str) -> Path:
@@ -76,14 +75,10 @@ def load_foreign(net: torch.nn.Module, state: dict[str, torch.Tensor], path: Pat
     """Load ``state`` (from :func:`read_foreign`) into ``net``, an SSLBasicVSRNet built with the
     architecture the weights must fit; SSL-only entries it lacks keep their identity values."""
     own = net.state_dict()
-    unexpected = sorted(set(state) - set(own))
-    missing = sorted(k for k in set(own) - set(state) if k.rsplit('.', 1)[-1] not in SSL_ONLY)
-    wrong = next((k for k in state if k in own and state[k].shape != own[k].shape), None)
-    if unexpected or missing or wrong:
-        why = (f'{wrong} is {tuple(state[wrong].shape)} there, {tuple(own[wrong].shape)} here' if wrong else
-               f'{len(missing)} missing keys, e.g. {missing[0]}' if missing else
-               f'{len(unexpected)} unexpected keys, e.g. {unexpected[0]}')
+    identity = {k: v for k, v in own.items() if k not in state and k.rsplit('.', 1)[-1] in SSL_ONLY}
+    why = state_mismatch(net, {**identity, **state})
+    if why:
         raise CheckpointError(f'{path} does not fit the configured network ({why}): use a checkpoint of the '
                               f'same width, depth and scale (the paper profile: 64 channels, 30 blocks, x4)')
-    net.load_state_dict({**own, **state})
+    net.load_state_dict({**identity, **state})
     return net

@@ -22,6 +22,9 @@ from ..errors import ArgumentError
 from .scaled_conv import ScaledConv2d
 
 DEFAULT_ACT = dict(type='LeakyReLU', negative_slope=0.1)
+# Parameters and buffers only SSL-BasicVSR has: a plain BasicVSR checkpoint leaves them at their
+# identity values (scales and masks 1, full index sets).
+SSL_ONLY = ('act_scale', 'act_scale_pre', 'act_scale_mask', 'act_scale_pre_mask', 'in_idx', 'out_idx')
 
 
 def build_activation(act_cfg: dict) -> nn.Module:
@@ -311,8 +314,7 @@ class SSLBasicVSRNet(BasicVSRNet):
                     act_cfg=DEFAULT_ACT)
         model.to(next(net.parameters()).device)
         missing, unexpected = model.load_state_dict(net.state_dict(), strict=False)
-        ssl_only = ('act_scale', 'act_scale_pre', 'act_scale_mask', 'act_scale_pre_mask', 'in_idx', 'out_idx')
-        bad = [k for k in missing if k.rsplit('.', 1)[-1] not in ssl_only] + list(unexpected)
+        bad = [k for k in missing if k.rsplit('.', 1)[-1] not in SSL_ONLY] + list(unexpected)
         if bad:
             raise RuntimeError(f'BasicVSRNet -> SSLBasicVSRNet: unmatched keys {bad[:5]}')
         return model

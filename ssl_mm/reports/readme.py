@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 
 from ..io import atomic_path
+from ..runtime import cpu_name
 from ..stages.methods import METHODS
 from ..tracking import git_commit
 from .results import label, over_seeds
@@ -26,16 +27,6 @@ def commit() -> str:
     dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no', '--', 'ssl_mm', 'configs',
                             'params.yaml', 'dvc.yaml'], capture_output=True, text=True).stdout.strip()
     return head + (' + uncommitted changes to code/config/params' if dirty else '')
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path('/proc/cpuinfo').read_text().splitlines():
-            if line.startswith('model name'):
-                return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _lead(ssl: pd.Series, other: pd.Series, name: str, seeds: int) -> str:
