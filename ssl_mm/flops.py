@@ -109,18 +109,20 @@ def latencies(models: dict[str, nn.Module], clip: torch.Tensor, repeats: int = 5
 
 
 
-def cost_against_dense(dense: SSLBasicVSRNet, model: SSLBasicVSRNet, lr_size: tuple[int, int] = PAPER_LR_SIZE,
-                       frames: int = 3, repeats: int = 5) -> dict:
-    """Params, MACs and CPU seconds per frame of ``dense`` and ``model`` (a smaller network),
-    and the two ratios a pruning method is judged by: ``mac_ratio`` (dense MACs / model MACs)
-    and ``cpu_speedup`` (dense time / model time, both measured here, interleaved)."""
+def cost_against_dense(dense: SSLBasicVSRNet, model: SSLBasicVSRNet, speed: dict | None = None) -> dict:
+    """Params, MACs (per LR frame at 180x320) and CPU seconds per frame of ``dense`` and ``model``
+    (a smaller network), and the two ratios a pruning method is judged by: ``mac_ratio`` (dense
+    MACs / model MACs) and ``cpu_speedup`` (dense time / model time, both measured here,
+    interleaved). ``speed`` is params.yaml's group of that name: the timed clip's LR size, frames
+    and repeats (default: 3 frames at 180x320, 5 repeats)."""
+    speed = {'lr_size': list(PAPER_LR_SIZE), 'frames': 3, 'repeats': 5, **(speed or {})}
     keep_freed_memory_for_reuse()
-    clip = torch.rand(1, frames, 3, *lr_size, generator=torch.Generator().manual_seed(0))
+    clip = torch.rand(1, speed['frames'], 3, *speed['lr_size'], generator=torch.Generator().manual_seed(0))
     models = {'dense': dense, 'model': model}
-    secs = latencies({k: for_cpu_inference(copy.deepcopy(m)) for k, m in models.items()}, clip, repeats)
-    cost = {'mac_convention': MAC_CONVENTION.format(h=lr_size[0], w=lr_size[1])}
+    secs = latencies({k: for_cpu_inference(copy.deepcopy(m)) for k, m in models.items()}, clip, speed['repeats'])
+    cost = {'mac_convention': MAC_CONVENTION.format(h=PAPER_LR_SIZE[0], w=PAPER_LR_SIZE[1]), 'timed_clip': speed}
     for name, net in models.items():
-        cost[name] = {**complexity(net, lr_size), 'cpu_seconds_per_frame': secs[name] / frames}
+        cost[name] = {**complexity(net), 'cpu_seconds_per_frame': secs[name] / speed['frames']}
     cost['mac_ratio'] = cost['dense']['macs_total'] / cost['model']['macs_total']
     cost['cpu_speedup'] = secs['dense'] / secs['model']
     return cost

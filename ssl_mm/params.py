@@ -41,6 +41,9 @@ ITERS_OR_ZERO: Check = ((lambda v: v is None or (_integer(v) and v >= 0)),
 POSITIVE_OR_NULL: Check = (lambda v: v is None or (_number(v) and v > 0)), 'a positive number or null (config default)'
 NON_NEGATIVE: Check = (lambda v: _number(v) and v >= 0), 'a number >= 0'
 RATIO: Check = (lambda v: _number(v) and 0 < v < 1), 'a number in (0, 1), e.g. 0.5'
+POSITIVE: Check = (lambda v: _integer(v) and v > 0), 'a positive integer'
+LR_SIZE: Check = ((lambda v: isinstance(v, list) and len(v) == 2 and all(_integer(x) and x >= 16 for x in v)),
+                  '[height, width] of at least 16 pixels each, e.g. [180, 320]')
 SETS: Check = ((lambda v: isinstance(v, list) and bool(v) and all(s in PROTOCOLS for s in v)),
                f'a non-empty list of {sorted(PROTOCOLS)}')
 
@@ -59,6 +62,10 @@ SCHEMA: dict[str, dict[str, Check] | Check] = {
     'seeds': SEEDS,
     'data': {'prepared': PATH, 'vid4_gt': PATH_OR_NULL, 'reds': PATH_OR_NULL, 'vimeo90k': PATH_OR_NULL,
              'udm10': PATH_OR_NULL, 'train_set': one_of('reds', 'vimeo90k')},
+    'training': {'clip_frames': ((lambda v: v is None or (_integer(v) and v >= 2)), 'an integer >= 2 or null'),
+                 'gt_patch': ((lambda v: v is None or (_integer(v) and v >= 32 and v % 4 == 0)),
+                              'a multiple of 4, >= 32, or null'),
+                 'batch_size': ITERS},
     'train_dense': {'iters': ITERS_OR_ZERO, 'lr': POSITIVE_OR_NULL, 'init_from': PATH_OR_NULL,
                     'spynet_pretrained': PATH_OR_NULL, 'activation': one_of('auto', *ACTIVATIONS)},
     'sparsify': {'iters': ITERS, 'criterion': one_of(*CRITERIA), 'step': POSITIVE_OR_NULL,
@@ -68,7 +75,8 @@ SCHEMA: dict[str, dict[str, Check] | Check] = {
               'round_to': ((lambda v: _integer(v) and v >= 1), 'an integer >= 1')},
     'finetune': {'iters': ITERS, 'lr': POSITIVE_OR_NULL, 'lambda_tf': NON_NEGATIVE},
     'baselines': {'ratios': RATIOS, 'tf_lambda': NON_NEGATIVE},
-    'evaluate': {'sets': SETS, 'max_seq_len': ITERS},
+    'evaluate': {'sets': SETS, 'max_seq_len': ITERS, 'max_frames': ITERS},
+    'speed': {'lr_size': LR_SIZE, 'frames': POSITIVE, 'repeats': POSITIVE},
 }
 
 

@@ -2,70 +2,29 @@
 real DVC and MLflow: caching, a new ratio or seed running only its cells, result runs per cell,
 sharing through a DVC remote."""
 import json
-import os
-import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from dvc_repo import dvc, make_repo, ran, stages_of, write_params
 from mlflow.tracking import MlflowClient
 
-from ssl_mm.stages.methods import STAGES, Cell, cells
 from ssl_mm.tracking import tracking_uri
 
 
-def _dvc(root: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
-    env = dict(os.environ, DVC_NO_ANALYTICS='1', MPLBACKEND='Agg',
-               PATH=f'{Path(sys.executable).parent}{os.pathsep}{os.environ["PATH"]}')
-    result = subprocess.run([str(Path(sys.executable).parent / 'dvc'), *args], cwd=root, env=env,
-                            capture_output=True, text=True, timeout=1200)
-    if ok:
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result
-
-
 @pytest.fixture(scope='module')
-def mini_repo(repo, tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp('pipeline')
-    shutil.copytree(repo / 'ssl_mm', root / 'ssl_mm', ignore=shutil.ignore_patterns('__pycache__'))
-    shutil.copytree(repo / 'configs', root / 'configs')
-    shutil.copytree(repo / 'benchmarks' / 'results', root / 'benchmarks' / 'results')  # the report quotes them
-    shutil.copy(repo / 'dvc.yaml', root)
-    shutil.copy(repo / '.gitignore', root)
-    params = yaml.safe_load((repo / 'params.yaml').read_text())
-    params['data']['vid4_gt'] = None  # the embedded clips only, for time
-    params['train_dense']['iters'], params['sparsify']['iters'], params['finetune']['iters'] = 6, 8, 6
-    params['sparsify'].update(step=0.05, update_interval=2, stabilize_iters=4)
-    params['evaluate']['sets'] = ['embedded_bi', 'reds4']  # reds4: not on this machine
-    params['prune']['ratios'], params['baselines']['ratios'] = [0.5], [0.5]
-    _write_params(root, params)
-    subprocess.run(['git', 'init', '-q'], cwd=root, check=True)
-    _dvc(root, 'init', '-q')
-    return root
+def mini_repo(tmp_path_factory) -> Path:
+    def edit(params):
+        params['data']['vid4_gt'] = None  # the embedded clips only, for time
+        params['train_dense']['iters'], params['sparsify']['iters'], params['finetune']['iters'] = 6, 8, 6
+        params['sparsify'].update(step=0.05, update_interval=2, stabilize_iters=4)
+        params['evaluate']['sets'] = ['embedded_bi', 'reds4']  # reds4: not on this machine
+        params['prune']['ratios'], params['baselines']['ratios'] = [0.5], [0.5]
 
-
-def _write_params(root: Path, params: dict) -> None:
-    (root / 'params.yaml').write_text(yaml.safe_dump(params, sort_keys=False))
-
-
-def _ran(result) -> set[str]:
-    return {line.split("'")[1] for line in result.stdout.splitlines()
-            if line.startswith("Running stage '")} - {'report'}
-
-
-def _stages_of(params: dict, keep=lambda cell: True) -> set[str]:
-    """The stage names methods.py says the cells of ``params`` run (report excluded)."""
-    names = set()
-    for stage, methods in STAGES.items():
-        for cell in cells(params, [m for m in methods if m != 'dense']) + [
-                Cell('dense', None, s) for s in params['seeds'] if 'dense' in methods]:
-            if keep(cell):
-                names.add(cell.stage_name(stage))
-    return names
+    return make_repo(tmp_path_factory.mktemp('pipeline'), edit)
 
 
 FIGURES = {'psnr_vs_macs.png', 'psnr_vs_ratio.png', 'speedup_vs_mac_ratio.png', 'kept_channels.png',
@@ -74,8 +33,8 @@ FIGURES = {'psnr_vs_macs.png', 'psnr_vs_ratio.png', 'speedup_vs_mac_ratio.png', 
 
 def test_pipeline_runs_caches_and_reruns_only_new_cells(mini_repo, tmp_path):
     params = yaml.safe_load((mini_repo / 'params.yaml').read_text())
-    first = _dvc(mini_repo, 'repro')
-    assert _ran(first) == {'prepare_data'} | _stages_of(params)
+    first = dvc(mini_repo, 'repro')
+    assert ran(first) == {'prepare_data'} | stages_of(params)
     table = (mini_repo / 'reports' / 'paper_table.md').read_text()
     assert 'ASSL' in table and 'L1-norm' in table and 'not available' in table  # reds4 marked, not dropped
     assert {p.name for p in (mini_repo / 'reports' / 'figures').iterdir()} == FIGURES
@@ -83,27 +42,27 @@ def test_pipeline_runs_caches_and_reruns_only_new_cells(mini_repo, tmp_path):
     # The same budget for all: L1-norm finetunes for sparsify + finetune iterations, lite for all three.
     assert json.loads((mini_repo / 'metrics/finetune/l1_norm/ratio0.5-seed0.json').read_text())['iters'] == 8 + 6
     assert json.loads((mini_repo / 'metrics/train/lite/ratio0.5-seed0.json').read_text())['iters'] == 6 + 8 + 6
-    plots = _dvc(mini_repo, 'plots', 'show', '--json').stdout
+    plots = dvc(mini_repo, 'plots', 'show', '--json').stdout
     assert 'seed0.csv' in plots and 'kept_channels.png' in plots
 
     start = time.perf_counter()
-    again = _dvc(mini_repo, 'repro')
-    assert _ran(again) == set() and time.perf_counter() - start < 30
+    again = dvc(mini_repo, 'repro')
+    assert ran(again) == set() and time.perf_counter() - start < 30
 
     # A new ratio runs only its cells (SSL and L1-norm, the curve methods); a new seed, only its own.
     params['prune']['ratios'] = [0.25, 0.5]
-    _write_params(mini_repo, params)
-    changed = _dvc(mini_repo, 'repro')
-    assert _ran(changed) == _stages_of(params, lambda cell: cell.ratio == 0.25)
+    write_params(mini_repo, params)
+    changed = dvc(mini_repo, 'repro')
+    assert ran(changed) == stages_of(params, lambda cell: cell.ratio == 0.25)
     rows = pd.read_csv(mini_repo / 'reports' / 'paper_table.csv')
     assert sorted(rows.loc[rows['method'] == 'SSL', 'prune ratio']) == [0.25, 0.5]
     assert sorted(rows.loc[rows['method'] == 'L1-norm (per layer)', 'prune ratio']) == [0.25, 0.5]
     params['seeds'] = [0, 1]
-    _write_params(mini_repo, params)
-    stale = set(json.loads(_dvc(mini_repo, 'status', '--json').stdout)) - {'report'}
-    assert stale == _stages_of(params, lambda cell: cell.seed == 1)  # what `dvc repro` would run
+    write_params(mini_repo, params)
+    stale = set(json.loads(dvc(mini_repo, 'status', '--json').stdout)) - {'report'}
+    assert stale == stages_of(params, lambda cell: cell.seed == 1)  # what `dvc repro` would run
     params['seeds'] = [0]
-    _write_params(mini_repo, params)
+    write_params(mini_repo, params)
 
     # One MLflow result run per cell, with the cell as params and flat metric names.
     client = MlflowClient(tracking_uri(mini_repo))
@@ -123,15 +82,15 @@ def test_pipeline_runs_caches_and_reruns_only_new_cells(mini_repo, tmp_path):
 
     # A team shares results through a DVC remote: a second clone pulls them and has nothing to run.
     remote, clone = tmp_path / 'remote', tmp_path / 'clone'
-    _dvc(mini_repo, 'remote', 'add', '-d', 'team', str(remote))
-    _dvc(mini_repo, 'push')
+    dvc(mini_repo, 'remote', 'add', '-d', 'team', str(remote))
+    dvc(mini_repo, 'push')
     subprocess.run(['git', 'add', '-A'], cwd=mini_repo, check=True)
     subprocess.run(['git', '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'results'], cwd=mini_repo,
                    check=True)
     subprocess.run(['git', 'clone', '-q', str(mini_repo), str(clone)], check=True)
-    _dvc(clone, 'pull')
+    dvc(clone, 'pull')
     assert (clone / 'models' / 'ssl' / 'ratio0.25-seed0' / 'finetuned.pth').is_file()
-    assert _ran(_dvc(clone, 'repro')) == set()
+    assert ran(dvc(clone, 'repro')) == set()
 
 
 @pytest.mark.parametrize('mutate,message', [
@@ -149,7 +108,7 @@ def test_bad_params_fail_in_one_line_and_keep_earlier_results(mini_repo, mutate,
     mutate(params)
     (mini_repo / 'params.yaml').write_text(yaml.safe_dump(params, sort_keys=False))
     try:
-        failed = _dvc(mini_repo, 'repro', ok=False)
+        failed = dvc(mini_repo, 'repro', ok=False)
     finally:
         (mini_repo / 'params.yaml').write_text(good)
     assert failed.returncode != 0

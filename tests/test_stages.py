@@ -35,6 +35,8 @@ def params_file(repo, tmp_path):
     (lambda p: p['prune'].pop('round_to'), 'missing key prune.round_to'),
     (lambda p: p['prune'].update(ratoi=0.3), 'unknown key prune.ratoi'),
     (lambda p: p.pop('finetune'), r"missing group\(s\) \['finetune'\]"),
+    (lambda p: p['training'].update(gt_patch=30), r'training.gt_patch=30 is invalid: expected a multiple of 4, >= 32'),
+    (lambda p: p['speed'].update(lr_size=[180]), r'speed.lr_size=\[180\] is invalid: expected \[height, width\]'),
 ])
 def test_params_are_validated_with_one_clear_line(params_file, mutate, message):
     with pytest.raises(ParamsError, match=message):
@@ -66,7 +68,17 @@ def test_profiles_switch_with_one_param(params_file, repo, monkeypatch):
     assert vimeo.dataset.data_root == '/datasets/vimeo90k' and vimeo.dataset.num_input_frames == 7
     assert vimeo.dataset.ann_file.endswith('meta/meta_info_vimeo90k_train.txt')
     assert 'MirrorSequence' in [step['type'] for step in vimeo.dataset.pipeline]
+    paper['training']['clip_frames'] = 5
+    with pytest.raises(ParamsError, match='training.clip_frames=5: Vimeo-90K samples are its septuplets'):
+        stage_config('finetune', paper)
     paper['data']['train_set'] = 'reds'
+    # params.yaml's `training` shrinks (or grows) the samples of every training stage.
+    paper['training'].update(gt_patch=64, batch_size=4)
+    for stage in ('train_dense', 'sparsify', 'finetune', 'train_lite'):
+        loader = stage_config(stage, paper).train_dataloader
+        crop = [step for step in loader.dataset.pipeline if step['type'] == 'PairedRandomCrop']
+        assert (loader.dataset.num_input_frames, crop[0]['gt_patch_size'], loader.batch_size) == (5, 64, 4)
+    paper['training'] = dict.fromkeys(paper['training'])
     sparsify = stage_config('sparsify', paper)
     [hook] = sparsify.custom_hooks
     assert (hook.step, hook.ceiling, hook.update_interval, hook.stabilize_iters) == (1e-4, 0.1, 5, 14000)

@@ -79,7 +79,7 @@ def evaluate(upscalers: dict[str, Upscaler], clips: list[Clip], protocol: Protoc
     metric over them. Each clip is read, and its GT converted, once for all the methods."""
     rows = []
     for clip in tqdm(clips, desc=f'{", ".join(upscalers)} on {protocol.name}', unit='clip'):
-        lr, gt = read_clip(clip.lr), read_clip(clip.gt)
+        lr, gt = read_clip(clip.lr[:protocol.max_frames]), read_clip(clip.gt[:protocol.max_frames])
         check_scale(lr, gt, scale, clip.lr[0].parent)
         frames = [len(lr) // 2] if protocol.center_frame_only else range(len(lr))
         gt_views = [_views(gt[t], protocol) for t in frames]

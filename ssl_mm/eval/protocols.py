@@ -20,6 +20,7 @@ class Protocol:
     flip_seq: bool = False  # run clip + reversed clip, average output t with 2n-1-t
     center_frame_only: bool = False
     max_seq_len: int | None = None  # run long clips in chunks of this many frames
+    max_frames: int | None = None  # score only the first N frames of each clip (quick checks, not published numbers)
 
     def describe(self) -> dict:
         return asdict(self)

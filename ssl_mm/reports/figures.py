@@ -204,10 +204,14 @@ def training_curves(curves: dict[str, list[Path]], profile: str, out: Path) -> P
               'finetune': curves.get('finetune', [])}
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
     for ax, (title, files) in zip(axes, panels.items()):
-        for path in files:
-            curve = pd.read_csv(path)
+        logged = [(path, curve) for path in files if 'loss' in (curve := pd.read_csv(path)) and len(curve)]
+        for path, curve in logged:
             ax.plot(curve['step'], curve['loss'], lw=1.2, label=f'{path.parent.name} {path.stem}')
-        ax.set_yscale('log')
+        if files and not logged:  # runs shorter than the logger interval (or iters: 0) log no loss
+            ax.text(0.5, 0.5, 'no loss logged:\nruns shorter than the logger interval', ha='center',
+                    va='center', transform=ax.transAxes)
+        else:
+            ax.set_yscale('log')
         ax.set(title=f'{title} ({profile} profile)', xlabel='iteration', ylabel='training loss (log)')
         if title == 'sparsify' and files:
             twin = ax.twinx()

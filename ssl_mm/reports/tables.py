@@ -66,7 +66,9 @@ def paper_rows(params: dict) -> pd.DataFrame:
 
 
 def table_notes(params: dict) -> list[str]:
-    return [
+    speed, max_frames = params['speed'], params['evaluate']['max_frames']
+    h, w = speed['lr_size']
+    notes = [
         f"Profile: {params['profile']}; seeds {params['seeds']}. Prune ratio: fraction of scale entries removed "
         f"(global for SSL/ASSL, per layer for L1-norm); SSL and L1-norm at {params['prune']['ratios']}, "
         f"ASSL, SSL + TF and BasicVSR-lite at {params['baselines']['ratios']}; final pick "
@@ -77,12 +79,17 @@ def table_notes(params: dict) -> list[str]:
         'SSIM is in metrics/eval); with several seeds, PSNR is mean ± sample std over seeds. '
         'MACs: multiply-accumulates per LR frame at 180x320 (fvcore/mmengine convention), with and without SPyNet '
         '(unpruned, the same in every model); the paper reports no FLOPs. MAC ratio and CPU speed-up: dense / '
-        'method; CPU: 2 threads, channels-last, fastest of 5 interleaved runs.',
+        f"method; CPU: 2 threads, channels-last, {speed['frames']} frames at {h}x{w}, fastest of "
+        f"{speed['repeats']} interleaved runs.",
         'Every method after the dense model trains as many iterations as SSL does (sparsify + finetune); '
         'BasicVSR-lite trains dense + sparsify + finetune iterations from scratch, with the dense model\'s SPyNet.',
         f"'{NOT_AVAILABLE}': the test set is not on this machine (metrics/eval/*/unavailable.json says why); "
         f"'{NOT_RUN}': not in evaluate.sets (BD sets need BD-trained models: this profile trains on BI).",
     ]
+    if max_frames:
+        notes.append(f'Only the first {max_frames} frames of each clip were scored (evaluate.max_frames): '
+                     'a quick check, not comparable with published numbers.')
+    return notes
 
 
 def write_paper_table(results: pd.DataFrame, table: pd.DataFrame, out_dir: str | Path, params: dict) -> list[Path]:

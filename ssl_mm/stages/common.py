@@ -47,7 +47,25 @@ def stage_config(stage: str, params: dict) -> Config:
             cfg.train_dataloader = Config.fromfile(f'configs/{TRAIN_SETS[train_set]}').train_dataloader
         cfg.train_dataloader.dataset.data_root = data[train_set]
         cfg.train_dataloader.dataset.ann_file = str(train_meta_file(params).resolve())
+    if 'train_dataloader' in cfg:
+        set_training_samples(cfg.train_dataloader, params['training'])
     return cfg
+
+
+def set_training_samples(loader: Config, training: dict) -> None:
+    """params.yaml's ``training`` overrides (None keeps the config's value): frames per sample,
+    GT patch side and batch size."""
+    if training['clip_frames']:
+        if 'fixed_seq_len' in loader.dataset:
+            raise ParamsError(f'{PARAMS_FILE}: training.clip_frames={training["clip_frames"]}: Vimeo-90K samples are '
+                              'its septuplets; set training.clip_frames to null')
+        loader.dataset.num_input_frames = training['clip_frames']
+    if training['gt_patch']:
+        for step in loader.dataset.pipeline:
+            if step['type'] == 'PairedRandomCrop':
+                step['gt_patch_size'] = training['gt_patch']
+    if training['batch_size']:
+        loader.batch_size = training['batch_size']
 
 
 def set_iterations(cfg: Config, iters: int | None, lr: float | None = None) -> None:

@@ -70,7 +70,7 @@ def main() -> None:
             except DataError as err:
                 unavailable[name] = str(err)
                 continue
-            protocols[name] = PROTOCOLS[name].with_overrides(max_seq_len=p['max_seq_len'])
+            protocols[name] = PROTOCOLS[name].with_overrides(max_seq_len=p['max_seq_len'], max_frames=p['max_frames'])
             frames.append(evaluate(upscalers, clips, protocols[name]))
         if not frames:
             raise DataError(f'{PARAMS_FILE}: none of evaluate.sets is available ({unavailable}); add an available set')

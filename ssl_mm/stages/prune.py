@@ -46,7 +46,7 @@ def main() -> None:
         onnx_diff = export_onnx(compact, cell.dir / 'pruned.onnx', frames=3, lr_size=(64, 64))
         # kept_unit_fraction: of the picked set, before prune.round_to gives units back.
         metrics = {'kept_unit_fraction': kept_fraction(picked), 'onnx_max_abs_diff': onnx_diff,
-                   **cost_against_dense(dense, compact)}
+                   **cost_against_dense(dense, compact, params['speed'])}
         write_json(cell.metrics('prune'), metrics)
         write_json(cell.metrics('kept_channels'), {'full': net.full_widths,
                                                    'kept': {**net.full_widths, **compact.arch['widths']}})

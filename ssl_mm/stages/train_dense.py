@@ -122,7 +122,8 @@ def main() -> None:
         save_network(net, out.parent, out.name, meta=dict(stage=f'train_{cell.method}', seed=cell.seed, **used))
         extra = dict(used)
         if lite:
-            extra = dict(cost_against_dense(load_network(f'{dense}.py', f'{dense}.pth'), net.cpu().eval()),
+            extra = dict(cost_against_dense(load_network(f'{dense}.py', f'{dense}.pth'), net.cpu().eval(),
+                                            params['speed']),
                          mid_channels=net.mid_channels, hr_channels=net.arch['hr_channels'])
         record_training(runner, work, cell.metrics('train'), cell.curve('train'), ('val/PSNR',), extra)
         mlflow.log_artifact(f'{out}.py')
