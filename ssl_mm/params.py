@@ -11,6 +11,7 @@ from typing import Any, Callable
 import yaml
 
 from .criteria import CRITERIA
+from .data.degradations import LR_DIRS
 from .errors import ParamsError
 from .eval.protocols import PROTOCOLS
 from .models.foreign import ACTIVATIONS
@@ -61,7 +62,8 @@ SCHEMA: dict[str, dict[str, Check] | Check] = {
     'profile': one_of(*PROFILES),
     'seeds': SEEDS,
     'data': {'prepared': PATH, 'vid4_gt': PATH_OR_NULL, 'reds': PATH_OR_NULL, 'vimeo90k': PATH_OR_NULL,
-             'udm10': PATH_OR_NULL, 'train_set': one_of('reds', 'vimeo90k')},
+             'udm10': PATH_OR_NULL, 'train_set': one_of('reds', 'vimeo90k'),
+             'degradations': distinct_list(lambda d: d in LR_DIRS, f'degradations of {list(LR_DIRS)}, e.g. [bi, bd]')},
     'training': {'clip_frames': ((lambda v: v is None or (_integer(v) and v >= 2)), 'an integer >= 2 or null'),
                  'gt_patch': ((lambda v: v is None or (_integer(v) and v >= 32 and v % 4 == 0)),
                               'a multiple of 4, >= 32, or null'),
@@ -113,6 +115,10 @@ def validate(params: dict, path: Path = PARAMS_FILE) -> dict:
     if dense['iters'] == 0 and not dense['init_from']:
         raise ParamsError(f'{path}: train_dense.iters=0 trains nothing, so it needs train_dense.init_from (a trained '
                           f'BasicVSR checkpoint): set one, or iters to null')
+    data = params['data']
+    if params['profile'] == 'paper' and 'bd' in data['degradations'] and data['train_set'] == 'reds':
+        raise ParamsError(f'{path}: data.degradations={data["degradations"]}: REDS has BI LR only; BD models train '
+                          'on Vimeo-90K (the paper\'s BD models): set data.train_set to vimeo90k, or drop bd')
     missing = [r for r in params['baselines']['ratios'] if r not in params['prune']['ratios']]
     if missing:  # SSL + TF finetunes SSL's pruned model, and lite matches SSL's MACs, at these ratios
         raise ParamsError(f'{path}: baselines.ratios={missing} not in prune.ratios: add them to prune.ratios')

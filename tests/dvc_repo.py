@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from ssl_mm.stages.methods import STAGES, Cell, cells
+from ssl_mm.stages.methods import STAGES, cells, dense_cells
 
 REPO = Path(__file__).resolve().parents[1]
 DVC = Path(sys.executable).parent / 'dvc'
@@ -55,8 +55,8 @@ def stages_of(params: dict, keep=lambda cell: True) -> set[str]:
     """The stage names methods.py says the cells of ``params`` run (report excluded)."""
     names = set()
     for stage, methods in STAGES.items():
-        for cell in cells(params, [m for m in methods if m != 'dense']) + [
-                Cell('dense', None, s) for s in params['seeds'] if 'dense' in methods]:
+        for cell in cells(params, [m for m in methods if m != 'dense']) + (
+                dense_cells(params) if 'dense' in methods else []):
             if keep(cell):
                 names.add(cell.stage_name(stage))
     return names

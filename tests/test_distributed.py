@@ -54,7 +54,7 @@ def _run(root, *launcher):
     result = subprocess.run([sys.executable, *launcher, '-m', 'ssl_mm.stages.train_dense', 'dense', '--seed', '0'],
                             cwd=root, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
-    return torch.load(root / 'models' / 'dense' / 'seed0' / 'dense.pth', map_location='cpu', weights_only=True)
+    return torch.load(root / 'models' / 'dense' / 'bi-seed0' / 'dense.pth', map_location='cpu', weights_only=True)
 
 
 def _diffs(a: dict, b: dict) -> tuple[float, float]:
@@ -78,4 +78,4 @@ def test_two_cpu_processes_equal_one_with_the_same_global_batch(repo, tmp_path, 
     # Rank 0 alone tracks: one MLflow run for the stage, not one per process.
     client = MlflowClient(tracking_uri(root))
     runs = client.search_runs([client.get_experiment_by_name('ssl-mm').experiment_id])
-    assert [r.data.tags.get('stage') for r in runs if r.data.tags.get('stage', '').startswith('train')] == ['train_dense@0']
+    assert [r.data.tags.get('stage') for r in runs if r.data.tags.get('stage', '').startswith('train')] == ['train_dense@bi-0']

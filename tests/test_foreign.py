@@ -114,11 +114,11 @@ def test_train_dense_uses_an_authors_checkpoint_as_the_dense_model(repo, prepare
 
     result = stage()
     assert result.returncode == 0, result.stderr[-3000:]
-    dense = root / 'models' / 'dense' / 'seed0' / 'dense'
+    dense = root / 'models' / 'dense' / 'bi-seed0' / 'dense'
     net = load_network(f'{dense}.py', f'{dense}.pth').eval()
     assert net.arch['act_cfg'] == ACTIVATIONS['relu']
     assert _outputs_equal(net, authors, real_lr_clip) <= 1e-5
-    written = (root / 'models' / 'dense' / 'seed0' / 'dense.pth').read_bytes()
+    written = (root / 'models' / 'dense' / 'bi-seed0' / 'dense.pth').read_bytes()
 
     for dense_params, fragment in [
             (dict(init_from='https://example.org/BasicVSR-SSL-bi-unpruned.pth'), 'is a URL'),
@@ -127,4 +127,4 @@ def test_train_dense_uses_an_authors_checkpoint_as_the_dense_model(repo, prepare
         result = stage(**dense_params)
         assert result.returncode == 2 and fragment in result.stderr, result.stderr[-3000:]
         assert len([line for line in result.stderr.splitlines() if line.startswith('error: ')]) == 1
-        assert (root / 'models' / 'dense' / 'seed0' / 'dense.pth').read_bytes() == written  # nothing overwritten
+        assert (root / 'models' / 'dense' / 'bi-seed0' / 'dense.pth').read_bytes() == written  # nothing overwritten

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from dvc.repo import Repo
 
-from ssl_mm.stages.methods import STAGES, Cell, cells
+from ssl_mm.stages.methods import STAGES, cells, dense_cells
 
 OTHER_STAGES = {'prepare_data', 'report'}
 
@@ -27,15 +27,18 @@ def dvc_root(repo, tmp_path):
     return tmp_path
 
 
-@pytest.mark.parametrize('ratios,baselines,seeds', [([0.25, 0.5, 0.75], [0.5], [0]), ([0.3, 0.6], [0.3, 0.6], [1, 4])])
-def test_dvc_yaml_declares_every_cell_with_the_outputs_methods_py_names(repo, dvc_root, ratios, baselines, seeds):
+@pytest.mark.parametrize('ratios,baselines,seeds,degradations', [([0.25, 0.5, 0.75], [0.5], [0], ['bi']),
+                                                                 ([0.3, 0.6], [0.3, 0.6], [1, 4], ['bi', 'bd'])])
+def test_dvc_yaml_declares_every_cell_with_the_outputs_methods_py_names(repo, dvc_root, ratios, baselines, seeds,
+                                                                         degradations):
     params = yaml.safe_load((repo / 'params.yaml').read_text())
     params['prune']['ratios'], params['baselines']['ratios'], params['seeds'] = ratios, baselines, seeds
+    params['data']['degradations'] = degradations
     declared = _stages(dvc_root, params)
     expected = {}
     for stage, methods in STAGES.items():
         for cell in cells(params, [m for m in methods if m != 'dense']) + (
-                [Cell('dense', None, s) for s in seeds] if 'dense' in methods else []):
+                dense_cells(params) if 'dense' in methods else []):
             expected[cell.stage_name(stage)] = {str(p) for p in cell.outputs(stage)}
     assert set(declared) - OTHER_STAGES == set(expected)
     for name, outs in expected.items():
@@ -48,7 +51,11 @@ def test_a_new_ratio_adds_cells_and_changes_no_existing_one(repo, dvc_root):
     params['prune']['ratios'] = [*params['prune']['ratios'], 0.9]
     after = _stages(dvc_root, params)
     added = set(after) - set(before)
-    assert added and all('@0.9-' in name for name in added) and set(before) <= set(after)
+    assert added and all('-0.9-' in name for name in added) and set(before) <= set(after)
     with Repo(str(dvc_root)) as repo_:
         cmds = {s.name: s.cmd for s in repo_.index.stages}
-    assert cmds['evaluate_ssl@0.9-0'] == 'python -m ssl_mm.stages.evaluate ssl --ratio 0.9 --seed 0'
+    assert cmds['evaluate_ssl@bi-0.9-0'] == 'python -m ssl_mm.stages.evaluate ssl --ratio 0.9 --seed 0 --degradation bi'
+    # BD models: every cell again, on BD LR, beside the BI ones.
+    params['data']['degradations'] = ['bi', 'bd']
+    with_bd = _stages(dvc_root, params)
+    assert set(after) <= set(with_bd) and {n.replace('@bd-', '@bi-') for n in set(with_bd) - set(after)} == set(after) - OTHER_STAGES

@@ -64,9 +64,9 @@ def test_paper_profile_runs_every_stage_on_a_reds_layout(paper_repo):
     assert ran(dvc(paper_repo, 'repro', timeout=1500)) == {'prepare_data'} | stages_of(params)
 
     # The paper's network (SSL's 64/30/x4, ReLU as the released code), trained on REDS.
-    dense = (paper_repo / 'models/dense/seed0/dense.py').read_text()
+    dense = (paper_repo / 'models/dense/bi-seed0/dense.py').read_text()
     assert 'mid_channels=64' in dense and 'num_blocks=30' in dense and "type='ReLU'" in dense
-    assert json.loads((paper_repo / 'metrics/train/dense/seed0.json').read_text())['iters'] == 2
+    assert json.loads((paper_repo / 'metrics/train/dense/bi-seed0.json').read_text())['iters'] == 2
     prepared = (paper_repo / 'data/prepared/meta/meta_info_reds_train.txt').read_text().splitlines()
     assert len(prepared) == 266 and prepared[0] == f'001 100 ({TRAIN_GT},{TRAIN_GT},3)'
 
@@ -74,13 +74,13 @@ def test_paper_profile_runs_every_stage_on_a_reds_layout(paper_repo):
     per_set = pd.concat(pd.read_csv(p).assign(cell=p.parent.name) for p in paper_repo.glob('metrics/eval/*/*/per_set.csv'))
     assert set(per_set['method']) == {'bicubic', 'dense', 'ssl', 'ssl_pruned', 'l1_norm', 'assl', 'ssl_tf', 'lite'}
     assert (per_set['set'] == 'reds4').all() and per_set['psnr_rgb'].between(20, 60).all()
-    clips = pd.read_csv(paper_repo / 'metrics/eval/dense/seed0/per_clip.csv', dtype={'clip': str})
+    clips = pd.read_csv(paper_repo / 'metrics/eval/dense/bi-seed0/per_clip.csv', dtype={'clip': str})
     assert sorted(clips.loc[clips['method'] == 'dense', 'clip']) == sorted(REDS4_CLIPS) and (clips['frames'] == 3).all()
-    protocol = json.loads((paper_repo / 'metrics/eval/dense/seed0/metrics.json').read_text())['protocols']['reds4']
+    protocol = json.loads((paper_repo / 'metrics/eval/dense/bi-seed0/metrics.json').read_text())['protocols']['reds4']
     assert protocol['max_frames'] == 3 and protocol['psnr_on'] == ['RGB']
 
     # Pruned at ratio 0.5: fewer MACs (counted at 180x320), timed on the clip `speed` asked for.
-    cost = json.loads((paper_repo / 'metrics/prune/ssl/ratio0.5-seed0.json').read_text())
+    cost = json.loads((paper_repo / 'metrics/prune/ssl/bi-ratio0.5-seed0.json').read_text())
     assert cost['dense']['params_without_spynet'] == pytest.approx(4.85e6, rel=0.01)  # the paper: 4.9 M
     assert cost['mac_ratio'] > 1.5 and cost['dense']['lr_height'] == 180
     assert cost['timed_clip'] == {'lr_size': [32, 32], 'frames': 2, 'repeats': 1}
@@ -94,4 +94,4 @@ def test_paper_profile_runs_every_stage_on_a_reds_layout(paper_repo):
     runs = client.search_runs([client.get_experiment_by_name('ssl-mm').experiment_id])
     results = [r for r in runs if r.data.tags.get('kind') == 'result']
     assert len(results) == 6 and {r.data.params['profile'] for r in results} == {'paper'}
-    assert {r.data.tags.get('dataset') for r in runs if r.data.tags.get('stage') == 'train_dense@0'} == {'REDS'}
+    assert {r.data.tags.get('dataset') for r in runs if r.data.tags.get('stage') == 'train_dense@bi-0'} == {'REDS'}

@@ -40,8 +40,8 @@ def test_pipeline_runs_caches_and_reruns_only_new_cells(mini_repo, tmp_path):
     assert {p.name for p in (mini_repo / 'reports' / 'figures').iterdir()} == FIGURES
     assert 'SSL' in (mini_repo / 'reports' / 'README.md').read_text()
     # The same budget for all: L1-norm finetunes for sparsify + finetune iterations, lite for all three.
-    assert json.loads((mini_repo / 'metrics/finetune/l1_norm/ratio0.5-seed0.json').read_text())['iters'] == 8 + 6
-    assert json.loads((mini_repo / 'metrics/train/lite/ratio0.5-seed0.json').read_text())['iters'] == 6 + 8 + 6
+    assert json.loads((mini_repo / 'metrics/finetune/l1_norm/bi-ratio0.5-seed0.json').read_text())['iters'] == 8 + 6
+    assert json.loads((mini_repo / 'metrics/train/lite/bi-ratio0.5-seed0.json').read_text())['iters'] == 6 + 8 + 6
     plots = dvc(mini_repo, 'plots', 'show', '--json').stdout
     assert 'seed0.csv' in plots and 'kept_channels.png' in plots
 
@@ -89,8 +89,27 @@ def test_pipeline_runs_caches_and_reruns_only_new_cells(mini_repo, tmp_path):
                    check=True)
     subprocess.run(['git', 'clone', '-q', str(mini_repo), str(clone)], check=True)
     dvc(clone, 'pull')
-    assert (clone / 'models' / 'ssl' / 'ratio0.25-seed0' / 'finetuned.pth').is_file()
+    assert (clone / 'models' / 'ssl' / 'bi-ratio0.25-seed0' / 'finetuned.pth').is_file()
     assert ran(dvc(clone, 'repro')) == set()
+
+    # BD models: `data.degradations: [bi, bd]` adds every cell on BD LR and leaves the BI ones be.
+    good = (mini_repo / 'params.yaml').read_text()
+    params['data']['degradations'] = ['bi', 'bd']
+    params['evaluate']['sets'] = ['embedded_bi', 'reds4', 'embedded_bd']
+    write_params(mini_repo, params)
+    try:
+        stale = set(json.loads(dvc(mini_repo, 'status', '--json').stdout)) - {'report'}
+        bd = stages_of(params, lambda cell: cell.degradation == 'bd')
+        assert bd <= stale and all('@bi-' in name and name.startswith('evaluate_') for name in stale - bd)
+        assert ran(dvc(mini_repo, 'repro', 'evaluate_dense@bd-0')) == {'train_dense@bd-0', 'evaluate_dense@bd-0'}
+    finally:
+        (mini_repo / 'params.yaml').write_text(good)
+    scores = json.loads((mini_repo / 'metrics/eval/dense/bd-seed0/metrics.json').read_text())
+    assert set(scores['dense']) == set(scores['bicubic']) == {'embedded_bd'}  # a BD model meets BD LR only
+    bi_scores = json.loads((mini_repo / 'metrics/eval/dense/bi-seed0/metrics.json').read_text())
+    assert scores['bicubic']['embedded_bd']['psnr_y'] < bi_scores['bicubic']['embedded_bi']['psnr_y'] - 1  # blurred
+    [run] = client.search_runs([experiment.experiment_id], "tags.stage = 'train_dense@bd-0'")
+    assert "img='BDx4'" in Path(client.download_artifacts(run.info.run_id, 'config.py', str(tmp_path))).read_text()
 
 
 @pytest.mark.parametrize('mutate,message', [
@@ -100,8 +119,8 @@ def test_pipeline_runs_caches_and_reruns_only_new_cells(mini_repo, tmp_path):
 ])
 def test_bad_params_fail_in_one_line_and_keep_earlier_results(mini_repo, mutate, message):
     """Runs after the pipeline test (same module): the outputs of that run must survive."""
-    kept = [mini_repo / 'models/ssl/ratio0.5-seed0/sparsified.pth', mini_repo / 'metrics/prune/ssl/ratio0.5-seed0.json',
-            mini_repo / 'reports' / 'paper_table.md', mini_repo / 'models/dense/seed0/dense.pth']
+    kept = [mini_repo / 'models/ssl/bi-ratio0.5-seed0/sparsified.pth', mini_repo / 'metrics/prune/ssl/bi-ratio0.5-seed0.json',
+            mini_repo / 'reports' / 'paper_table.md', mini_repo / 'models/dense/bi-seed0/dense.pth']
     before = {path: path.read_bytes() for path in kept}
     good = (mini_repo / 'params.yaml').read_text()
     params = yaml.safe_load(good)

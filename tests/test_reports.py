@@ -79,7 +79,7 @@ def test_written_table_states_its_conventions_and_the_paper(metrics, params):
     assert '180x320' in text and '## The paper (Table 1)' in text and '27.15 / 0.8208' in text
     assert 'mean ± sample std over seeds' in text
     per_seed = (metrics / 'reports' / 'results_per_seed.csv').read_text().splitlines()
-    assert per_seed[0] == 'method,ratio,seed,set,psnr,ssim,params_m,gmacs,gmacs_without_spynet,mac_ratio,cpu_speedup'
+    assert per_seed[0] == 'method,ratio,seed,degradation,set,psnr,ssim,params_m,gmacs,gmacs_without_spynet,mac_ratio,cpu_speedup'
     assert len(paths) == 3
 
 

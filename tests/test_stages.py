@@ -37,6 +37,9 @@ def params_file(repo, tmp_path):
     (lambda p: p.pop('finetune'), r"missing group\(s\) \['finetune'\]"),
     (lambda p: p['training'].update(gt_patch=30), r'training.gt_patch=30 is invalid: expected a multiple of 4, >= 32'),
     (lambda p: p['speed'].update(lr_size=[180]), r'speed.lr_size=\[180\] is invalid: expected \[height, width\]'),
+    (lambda p: p['data'].update(degradations=['bi', 'bicubic']), r"data.degradations=\['bi', 'bicubic'\] is invalid"),
+    (lambda p: (p.update(profile='paper'), p['data'].update(degradations=['bd'])),
+     r"REDS has BI LR only; BD models train on Vimeo-90K .*: set data.train_set to vimeo90k"),
 ])
 def test_params_are_validated_with_one_clear_line(params_file, mutate, message):
     with pytest.raises(ParamsError, match=message):

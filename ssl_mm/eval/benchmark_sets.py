@@ -12,6 +12,11 @@ BENCHMARK_SETS = ('vid4_bi', 'vid4_bd', 'embedded_bi', 'embedded_bd', 'reds4', '
              'udm10_bd')
 
 
+def degradation_of(name: str) -> str:
+    """The degradation (params.yaml's data.degradations name) of a set's LR: REDS4 is BI."""
+    return 'bd' if name.endswith('_bd') else 'bi'
+
+
 def load_test_set(name: str, prepared: str | Path, roots: dict[str, str | None] | None = None) -> list[Clip]:
     """``roots`` gives ``reds``, ``vimeo90k``, ``udm10`` (and ``vid4_gt``, which prepare turned
     into ``<prepared>/vid4``). A set whose root is unset or missing raises a :class:`RootError`

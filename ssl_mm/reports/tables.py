@@ -84,8 +84,13 @@ def table_notes(params: dict) -> list[str]:
         'Every method after the dense model trains as many iterations as SSL does (sparsify + finetune); '
         'BasicVSR-lite trains dense + sparsify + finetune iterations from scratch, with the dense model\'s SPyNet.',
         f"'{NOT_AVAILABLE}': the test set is not on this machine (metrics/eval/*/unavailable.json says why); "
-        f"'{NOT_RUN}': not in evaluate.sets (BD sets need BD-trained models: this profile trains on BI).",
+        f"'{NOT_RUN}': not in evaluate.sets, or no model was trained on its degradation (data.degradations="
+        f"{params['data']['degradations']}; each model is scored on the sets of its own LR).",
     ]
+    if len(params['data']['degradations']) > 1:
+        notes.append('Each row\'s BI columns come from the models trained on BI and its BD columns from those trained '
+                     'on BD (same method, ratio and seeds); params, MACs and speed-up are the '
+                     f"{params['data']['degradations'][0].upper()} models' (results_per_seed.csv has every model).")
     if max_frames:
         notes.append(f'Only the first {max_frames} frames of each clip were scored (evaluate.max_frames): '
                      'a quick check, not comparable with published numbers.')

@@ -21,6 +21,7 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
+from ..data.degradations import LR_DIRS
 from ..errors import ParamsError
 from ..io import atomic_path, trusted_local_checkpoints
 from ..params import PARAMS_FILE, load_params  # noqa: F401  (stages import it from here)
@@ -29,9 +30,10 @@ from .datasets import train_meta_file
 TRAIN_SETS = {'reds': '_base_/datasets/reds.py', 'vimeo90k': '_base_/datasets/vimeo90k.py'}  # paper profile
 
 
-def stage_config(stage: str, params: dict) -> Config:
-    """``configs/<stage>_<profile>.py`` with the data roots of params.yaml filled in; the paper
-    profile trains on ``data.train_set`` (REDS, the configs' own, or Vimeo-90K)."""
+def stage_config(stage: str, params: dict, degradation: str = 'bi') -> Config:
+    """``configs/<stage>_<profile>.py`` with the data roots of params.yaml filled in and the LR
+    of ``degradation`` (the configs read BI); the paper profile trains on ``data.train_set``
+    (REDS, the configs' own, or Vimeo-90K)."""
     cfg = Config.fromfile(f'configs/{stage}_{params["profile"]}.py')
     data, prepared = params['data'], Path(params['data']['prepared'])
     if params['profile'] == 'default':
@@ -48,6 +50,8 @@ def stage_config(stage: str, params: dict) -> Config:
         cfg.train_dataloader.dataset.data_root = data[train_set]
         cfg.train_dataloader.dataset.ann_file = str(train_meta_file(params).resolve())
     if 'train_dataloader' in cfg:
+        if degradation != 'bi':  # validate() keeps BD off REDS, whose LR folder is not named by degradation
+            cfg.train_dataloader.dataset.data_prefix.img = LR_DIRS[degradation]
         set_training_samples(cfg.train_dataloader, params['training'])
     return cfg
 
@@ -251,14 +255,14 @@ def set_distributed(cfg: Config) -> None:
                                      find_unused_parameters=cfg.get('find_unused_parameters', False))
 
 
-def training_stage(stage: str, module: str, seed: int, config: str | None = None) -> tuple[dict, Config]:
+def training_stage(stage: str, module: str, cell, config: str | None = None) -> tuple[dict, Config]:
     """The prologue of every training stage: validated params, torchrun relaunch for the paper
     profile on several GPUs, the profile's config (``config``, default: the stage's) with
-    params.yaml's iterations/lr and the cell's seed applied."""
+    params.yaml's iterations/lr and the cell's seed and degradation applied."""
     params = load_params()
     maybe_relaunch_distributed(module, params)
-    cfg = stage_config(config or stage, params)
+    cfg = stage_config(config or stage, params, cell.degradation)
     set_iterations(cfg, params[stage]['iters'], params[stage].get('lr'))
-    cfg.randomness.seed = seed
+    cfg.randomness.seed = cell.seed
     set_distributed(cfg)
     return params, cfg

@@ -1,10 +1,11 @@
 """Stage evaluate: one cell's networks on every requested test set under its protocol, and the
 cell's MLflow *result* run (flat metric names, the cell as params) that the MLflow UI compares.
 
-    evaluate dense --seed S                 Bicubic and the dense network of seed S
-    evaluate <method> --ratio R --seed S    the method's final network (SSL: also before finetuning)
+    evaluate dense --seed S [--degradation D]              Bicubic and the dense network of seed S
+    evaluate <method> --ratio R --seed S [--degradation D] the method's final network (SSL: also before finetuning)
 
-Sets that are not available are recorded as such. SPyNet flows are shared through a cache
+A cell scores the sets of evaluate.sets with its own degradation's LR (bi: *_bi and REDS4, bd:
+*_bd). Sets that are not available are recorded as such. SPyNet flows are shared through a cache
 (``ssl_mm.eval.flow_cache``): the networks of one seed share the dense model's SPyNet."""
 import json
 from pathlib import Path
@@ -14,7 +15,7 @@ import pandas as pd
 
 from ..errors import DataError, exit_on_user_error, named_as
 from ..eval import PROTOCOLS
-from ..eval.benchmark_sets import load_test_set
+from ..eval.benchmark_sets import degradation_of, load_test_set
 from ..eval.evaluate import bicubic_upscaler, evaluate, network_upscaler, write_results
 from ..eval.flow_cache import cache_flows
 from ..flops import complexity
@@ -58,12 +59,14 @@ def main() -> None:
     if cell.method == 'dense':
         upscalers['bicubic'] = bicubic_upscaler()
     result = {'method': cell.method, 'prune_ratio': cell.ratio or 0.0, 'seed': cell.seed,
+              'degradation': cell.degradation,
               'lambda_tf': lambda_tf(cell.method, params) if cell.method in FINETUNED else 0.0,
               'profile': params['profile']}
-    tags = {'kind': 'result', 'profile': params['profile'], 'method': cell.method}
+    tags = {'kind': 'result', 'profile': params['profile'], **cell.mlflow_tags}
+    sets = [name for name in p['sets'] if degradation_of(name) == cell.degradation]  # a model meets its own LR
     with stage_run(cell.stage_name('evaluate'), result, tags):
         protocols, frames, unavailable = {}, [], {}
-        for name in p['sets']:
+        for name in sets:
             try:
                 with named_as(**ROOT_KEYS):
                     clips = load_test_set(name, data['prepared'], data)
@@ -73,7 +76,8 @@ def main() -> None:
             protocols[name] = PROTOCOLS[name].with_overrides(max_seq_len=p['max_seq_len'], max_frames=p['max_frames'])
             frames.append(evaluate(upscalers, clips, protocols[name]))
         if not frames:
-            raise DataError(f'{PARAMS_FILE}: none of evaluate.sets is available ({unavailable}); add an available set')
+            raise DataError(f'{PARAMS_FILE}: none of evaluate.sets is available for {cell.degradation} models '
+                            f'({unavailable or "no set of that degradation"}); add an available set')
         out = cell.eval_dir
         metrics = write_results(pd.concat(frames), out, protocols)
         write_json(out / 'unavailable.json', unavailable)

@@ -34,7 +34,7 @@ def lambda_tf(method: str, params: dict) -> float:
 
 def main() -> None:
     cell = cell_argument(FINETUNED, __doc__)
-    params, cfg = training_stage('finetune', __spec__.name, cell.seed)
+    params, cfg = training_stage('finetune', __spec__.name, cell)
     p, owner = params['finetune'], cell.owner()  # whose pruned model
     if METHODS[owner.method].search is None:
         set_iterations(cfg, configured_iters('finetune', params) + configured_iters('sparsify', params))
@@ -52,8 +52,8 @@ def main() -> None:
                                   f'sparsified teacher and {cell.method} has none: set it to 0')
             editor_of(runner).set_teacher(load_network(f'{teacher}.py', f'{teacher}.pth'))
 
-    tags = {'profile': params['profile'], 'method': cell.method, 'prune_ratio': cell.ratio, 'seed': cell.seed,
-            'lambda_tf': cfg.model.lambda_tf, 'dataset': dataset_tag(params)}
+    tags = {'profile': params['profile'], **cell.mlflow_tags, 'lambda_tf': cfg.model.lambda_tf,
+            'dataset': dataset_tag(params)}
     with stage_run(cell.stage_name('finetune'), {**p, 'lambda_tf': cfg.model.lambda_tf}, tags) as run:
         with named_as(lambda_tf=lambda_tf_key(cell.method)):  # TemporalFinetuneBasicVSR checks it
             runner = run_training(cfg, work, load_from=f'{pruned}.pth', setup=attach_teacher)

@@ -7,7 +7,8 @@ SSL is the method under test; the others are the paper's baselines (Table 1), ru
 stage code on the same data. Iteration budget: every method gets as many training iterations
 after (or instead of) the dense model as SSL's sparsify + finetune, so no method wins by
 training longer. ``curve`` methods run at every ratio of ``prune.ratios`` (the PSNR-MACs
-curve); the others at ``baselines.ratios``. Every cell runs once per seed of ``seeds``.
+curve); the others at ``baselines.ratios``. Every cell runs once per seed of ``seeds`` and per
+degradation of ``data.degradations`` (bi: models trained and scored on BI LR; bd: on BD LR).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..data.degradations import LR_DIRS
 from ..params import param
 
 
@@ -61,20 +63,28 @@ def ratios_of(method: str, params: dict) -> list[float]:
 
 @dataclass(frozen=True)
 class Cell:
-    """One run of a method: ``(method, ratio, seed)``; the dense model has no ratio."""
+    """One run of a method: ``(method, ratio, seed, degradation)``; the dense model has no ratio."""
     method: str
     ratio: float | None
     seed: int
+    degradation: str = 'bi'  # the LR its models train on and are scored on (bi | bd)
 
     @property
     def tag(self) -> str:
-        return f'seed{self.seed}' if self.ratio is None else f'ratio{self.ratio}-seed{self.seed}'
+        ratio = '' if self.ratio is None else f'ratio{self.ratio}-'
+        return f'{self.degradation}-{ratio}seed{self.seed}'
 
     def stage_name(self, stage: str) -> str:
-        """dvc.yaml's name of this cell's ``stage`` (``sparsify_ssl@0.5-0``, ``train_dense@0``);
+        """dvc.yaml's name of this cell's ``stage`` (``sparsify_ssl@bi-0.5-0``, ``train_dense@bi-0``);
         also the name of its MLflow run."""
-        cell = str(self.seed) if self.ratio is None else f'{self.ratio}-{self.seed}'
-        return f'{stage}_{self.method}@{cell}'
+        ratio = '' if self.ratio is None else f'{self.ratio}-'
+        return f'{stage}_{self.method}@{self.degradation}-{ratio}{self.seed}'
+
+    @property
+    def mlflow_tags(self) -> dict:
+        """What every MLflow run of this cell is tagged with."""
+        ratio = {} if self.ratio is None else {'prune_ratio': self.ratio}
+        return {'method': self.method, **ratio, 'seed': self.seed, 'degradation': self.degradation}
 
     @property
     def dir(self) -> Path:
@@ -115,15 +125,15 @@ class Cell:
 
     # ---- what this cell is made from
     def dense(self) -> 'Cell':
-        return Cell('dense', None, self.seed)
+        return Cell('dense', None, self.seed, self.degradation)
 
     def owner(self) -> 'Cell':
         """The cell whose pruned network this one finetunes (SSL + TF: SSL's)."""
-        return Cell(METHODS[self.method].pruned_by or self.method, self.ratio, self.seed)
+        return Cell(METHODS[self.method].pruned_by or self.method, self.ratio, self.seed, self.degradation)
 
     def macs_reference(self) -> 'Cell':
         """The pruned cell whose MACs a from-scratch method is narrowed to (lite: SSL's)."""
-        return Cell(METHODS[self.method].macs_of, self.ratio, self.seed)
+        return Cell(METHODS[self.method].macs_of, self.ratio, self.seed, self.degradation)
 
     def final_network(self) -> Path:
         if self.method == 'dense':
@@ -144,12 +154,20 @@ STAGES = {  # pipeline stage -> the methods it runs for ('dense': the dense mode
 
 
 def cells(params: dict, methods: list[str] | None = None) -> list[Cell]:
-    """Every cell params.yaml asks for: the dense model per seed, then each method at its
-    ratios, per seed."""
-    out = [] if methods is not None else [Cell('dense', None, s) for s in params['seeds']]
-    for method in list(METHODS) if methods is None else methods:
-        out += [Cell(method, r, s) for r in ratios_of(method, params) for s in params['seeds']]
+    """Every cell params.yaml asks for, per degradation: the dense model per seed, then each
+    method at its ratios, per seed."""
+    out = []
+    for lr in params['data']['degradations']:
+        if methods is None:
+            out += [Cell('dense', None, s, lr) for s in params['seeds']]
+        for method in list(METHODS) if methods is None else methods:
+            out += [Cell(method, r, s, lr) for r in ratios_of(method, params) for s in params['seeds']]
     return out
+
+
+def dense_cells(params: dict) -> list[Cell]:
+    """The dense model's cells: one per seed and degradation."""
+    return [Cell('dense', None, s, lr) for lr in params['data']['degradations'] for s in params['seeds']]
 
 
 def cell_argument(choices: list[str], description: str) -> Cell:
@@ -159,7 +177,8 @@ def cell_argument(choices: list[str], description: str) -> Cell:
     parser.add_argument('--ratio', type=float, default=None,
                         help='prune ratio of this cell (fraction of scale entries removed)')
     parser.add_argument('--seed', type=int, default=0, help='training seed of this cell')
+    parser.add_argument('--degradation', choices=LR_DIRS, default='bi', help='LR of this cell: bi or bd')
     args = parser.parse_args()
     if (args.ratio is None) != (args.method == 'dense'):
         parser.error('--ratio is required for every method but dense')
-    return Cell(args.method, args.ratio, args.seed)
+    return Cell(args.method, args.ratio, args.seed, args.degradation)

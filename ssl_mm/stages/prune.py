@@ -32,7 +32,7 @@ def main() -> None:
     params = load_params()
     p, spec, dense_path = params['prune'], METHODS[cell.method], cell.dense().network('dense')
     dense = load_network(f'{dense_path}.py', f'{dense_path}.pth').eval()
-    tags = {'profile': params['profile'], 'method': cell.method, 'prune_ratio': cell.ratio, 'seed': cell.seed}
+    tags = {'profile': params['profile'], **cell.mlflow_tags}
     with stage_run(cell.stage_name('prune'), {**p, 'ratio': cell.ratio}, tags):
         if spec.search is not None:
             searched = cell.network('sparsified')

@@ -22,9 +22,9 @@ REPORTS = Path('reports')
 def main() -> None:
     params = load_params()
     profile, out, sets = params['profile'], REPORTS / 'figures', list(params['evaluate']['sets'])
-    # The per-network figures show the first seed at the first ratio every method runs at.
-    ratio, seed = params['baselines']['ratios'][0], params['seeds'][0]
-    ssl, dense = Cell('ssl', ratio, seed), Cell('dense', None, seed).network('dense')
+    # The per-network figures show the first seed and degradation at the first ratio every method runs at.
+    ratio, seed, lr = params['baselines']['ratios'][0], params['seeds'][0], params['data']['degradations'][0]
+    ssl, dense = Cell('ssl', ratio, seed, lr), Cell('dense', None, seed, lr).network('dense')
     with stage_run('report', {'profile': profile}, {'profile': profile}):
         results, unavailable = collect(params)
         paths = write_paper_table(results, build_paper_table(results, unavailable, params), REPORTS, params)
@@ -36,8 +36,8 @@ def main() -> None:
             figures.psnr_vs_macs(results, sets, profile, out / 'psnr_vs_macs.png'),
             figures.psnr_vs_ratio(results, sets, profile, out / 'psnr_vs_ratio.png'),
             figures.speedup_vs_mac_ratio(results, profile, out / 'speedup_vs_mac_ratio.png'),
-            figures.kept_channels({m: Cell(m, ratio, seed).metrics('kept_channels') for m in PRUNED}, profile,
-                                  f'ratio {ratio}, seed {seed}', out / 'kept_channels.png'),
+            figures.kept_channels({m: Cell(m, ratio, seed, lr).metrics('kept_channels') for m in PRUNED}, profile,
+                                  f'ratio {ratio}, seed {seed}, {lr.upper()}', out / 'kept_channels.png'),
             figures.scale_distribution(load_network(f'{dense}.py', f'{dense}.pth'),
                                        load_network(f'{searched}.py', f'{searched}.pth'),
                                        picked, profile, out / 'scale_distribution.png'),

@@ -17,15 +17,14 @@ from .methods import METHODS, SEARCHED, cell_argument, ratios_key
 
 def main() -> None:
     cell = cell_argument(SEARCHED, __doc__)
-    params, cfg = training_stage('sparsify', __spec__.name, cell.seed)
+    params, cfg = training_stage('sparsify', __spec__.name, cell)
     p, dense = params['sparsify'], cell.dense().network('dense')
     cfg.model.generator = Config.fromfile(f'{dense}.py').model  # the dense network's own (activation too)
     [hook_cfg] = [h for h in cfg.custom_hooks if h['type'] == 'SSLRegularizationHook']
     hook_cfg.update(ratio=cell.ratio, **METHODS[cell.method].search)
     hook_cfg.update({k: v for k, v in p.items() if k != 'iters' and v is not None})
     work = work_dir(f'sparsify_{cell.method}', cfg.pretty_text, p, cell.ratio, file_digest(f'{dense}.pth'))
-    tags = {'profile': params['profile'], 'method': cell.method, 'prune_ratio': cell.ratio, 'seed': cell.seed,
-            'dataset': dataset_tag(params)}
+    tags = {'profile': params['profile'], **cell.mlflow_tags, 'dataset': dataset_tag(params)}
     with stage_run(cell.stage_name('sparsify'), {**p, 'ratio': cell.ratio}, tags) as run:
         # The hook validates its arguments: errors name the params.yaml keys they came from.
         with named_as(ratio=ratios_key(cell.method), **{k: f'sparsify.{k}' for k in p if k != 'iters'}):

@@ -80,7 +80,7 @@ def starting_point(cfg: Config, p: dict) -> tuple[dict, object | None]:
 def main() -> None:
     cell = cell_argument(['dense', *SCRATCH], __doc__)
     lite = cell.method != 'dense'
-    params, cfg = training_stage('train_dense', __spec__.name, cell.seed, 'train_lite' if lite else None)
+    params, cfg = training_stage('train_dense', __spec__.name, cell, 'train_lite' if lite else None)
     p, inputs = params['train_dense'], [file_digest(train_meta_file(params))]
     dense = cell.dense().network('dense')
     used, start = {}, None
@@ -102,9 +102,7 @@ def main() -> None:
         # SPyNet is not pruned: lite starts from the dense model's, as BasicVSR from a pretrained one.
         generator_of(runner).spynet.load_state_dict(load_network(f'{dense}.py', f'{dense}.pth').spynet.state_dict())
 
-    tags = {'profile': params['profile'], 'method': cell.method, 'seed': cell.seed, 'dataset': dataset_tag(params)}
-    if lite:
-        tags['prune_ratio'] = cell.ratio
+    tags = {'profile': params['profile'], **cell.mlflow_tags, 'dataset': dataset_tag(params)}
     with stage_run(cell.stage_name('train'), {**p, **used}, tags) as run:
         if start is not None and p['iters'] == 0:  # the converted checkpoint is the dense model
             if run is not None:
