@@ -29,7 +29,11 @@ Upscaler = Callable[[np.ndarray], np.ndarray]
 
 def bicubic_upscaler(scale: int = 4) -> Upscaler:
     """MATLAB bicubic x``scale`` per frame (the Bicubic row of the paper tables)."""
-    return lambda lr: np.stack([imresize_matlab(f, scale) for f in lr]).astype(np.float32) / 255
+    def upscale(lr: np.ndarray) -> np.ndarray:
+        return np.stack([imresize_matlab(f, scale) for f in lr]).astype(np.float32) / 255
+
+    upscale.frame_wise = True  # each frame alone: a mirrored pass would give the same frames again
+    return upscale
 
 
 def network_upscaler(net: torch.nn.Module, device: str | torch.device = 'cpu') -> Upscaler:
@@ -46,10 +50,11 @@ def network_upscaler(net: torch.nn.Module, device: str | torch.device = 'cpu') -
 
 def super_resolve(upscaler: Upscaler, lr: np.ndarray, protocol: Protocol) -> np.ndarray:
     """Apply the protocol's test-time handling (mirror averaging, chunking); uint8 output."""
-    seq = np.concatenate([lr, lr[::-1]]) if protocol.flip_seq else lr
+    flip = protocol.flip_seq and not getattr(upscaler, 'frame_wise', False)  # 0.5 * (a + a) == a exactly
+    seq = np.concatenate([lr, lr[::-1]]) if flip else lr
     step = protocol.max_seq_len or len(seq)
     out = np.concatenate([upscaler(seq[i:i + step]) for i in range(0, len(seq), step)])
-    if protocol.flip_seq:
+    if flip:
         out = 0.5 * (out[:len(lr)] + out[len(lr):][::-1])
     return np.round(np.clip(out, 0, 1) * 255).astype(np.uint8)
 
