@@ -128,3 +128,74 @@ def test_train_dense_uses_an_authors_checkpoint_as_the_dense_model(repo, prepare
         assert result.returncode == 2 and fragment in result.stderr, result.stderr[-3000:]
         assert len([line for line in result.stderr.splitlines() if line.startswith('error: ')]) == 1
         assert (root / 'models' / 'dense' / 'bi-seed0' / 'dense.pth').read_bytes() == written  # nothing overwritten
+
+
+# ---------------------------------------------------------------- the authors' pruned checkpoint
+STANDIN_ARCH = 'class BasicVSR(__import__("torch").nn.Module):\n    pass\n'
+
+
+def _permute_units(state: dict, producer: str, consumer: str, group: int, gen: torch.Generator) -> torch.Tensor:
+    """Reorder ``producer``'s output units (``group`` filters each) and ``consumer``'s matching
+    input channels alike: the function is unchanged, the order is the authors' score order."""
+    weight = state[f'{producer}.weight']
+    order = torch.randperm(weight.shape[0] // group, generator=gen)
+    rows = (order.view(-1, 1) * group + torch.arange(group)).flatten()
+    state[f'{producer}.weight'], state[f'{producer}.bias'] = weight[rows], state[f'{producer}.bias'][rows]
+    state[f'{consumer}.weight'] = state[f'{consumer}.weight'][:, order]  # after a pixel shuffle, unit u is channel u
+    return order
+
+
+def _authors_pruned_checkpoint(pruned: SSLBasicVSRNet, path, tmp_path, final: bool = True) -> None:
+    """``pruned`` saved as the authors' pruner saves it (their Pruner._save_model, under DDP):
+    BasicSR names with ``module.``, scales folded into sliced weights, kept lists in score order
+    (shuffled here) with the head's and each block's inner channels reordered to match, the
+    residual writes applied through sorted lists, and the pickled network object itself, whose
+    class cannot be imported where the file is read. ``final=False``: the V2 file before
+    finetuning, each conv2 at full width with its masked scale."""
+    gen = torch.Generator().manual_seed(3)
+    state = {k: v.clone() for k, v in _basicsr_state(pruned).items() if not k.endswith(('act_scale', 'act_scale_pre'))}
+    kept, kept_pre, full = {}, {}, pruned.mid_channels
+
+    def score_order(indices: list[int]) -> list[int]:
+        return [indices[i] for i in torch.randperm(len(indices), generator=gen)]
+
+    for name, block in pruned.residual_blocks():
+        theirs = name.replace('_resblocks', '_trunk')
+        order = _permute_units(state, f'{theirs}.conv1', f'{theirs}.conv2', 1, gen)
+        kept[f'{theirs}.conv1'] = [int(i) for i in order]  # any units of the 64 will do: only the count is read
+        kept_pre[f'{theirs}.conv1'] = score_order(block.in_idx.tolist())
+        kept[f'{theirs}.conv2'] = score_order(block.out_idx.tolist())
+        if not final:
+            weight, bias = state[f'{theirs}.conv2.weight'], state[f'{theirs}.conv2.bias']
+            wide_w, wide_b = torch.randn(full, *weight.shape[1:], generator=gen), torch.randn(full, generator=gen)
+            wide_w[block.out_idx], wide_b[block.out_idx] = weight, bias
+            scale = torch.zeros(full)
+            scale[block.out_idx] = 1.0
+            state.update({f'{theirs}.conv2.weight': wide_w, f'{theirs}.conv2.bias': wide_b,
+                          f'{theirs}.conv2.act_scale': scale.view(1, -1, 1, 1)})
+    for producer, consumer, group in (('fusion', 'upconv1', 1), ('upconv1', 'upconv2', 4), ('upconv2', 'conv_hr', 4),
+                                      ('conv_hr', 'conv_last', 1)):
+        kept[producer] = [int(i) for i in _permute_units(state, producer, consumer, group, gen)]
+    sys.path.insert(0, str(tmp_path))
+    (tmp_path / 'basicsr_standin_arch.py').write_text(STANDIN_ARCH)
+    import basicsr_standin_arch
+    torch.save({'pruned_wg': {}, 'kept_wg': {f'module.{k}': v for k, v in kept.items()}, 'pruned_wg_pre': {},
+                'kept_wg_pre': {f'module.{k}': v for k, v in kept_pre.items()},
+                'model': basicsr_standin_arch.BasicVSR(), 'state_dict': {f'module.{k}': v for k, v in state.items()}}, path)
+    sys.path.remove(str(tmp_path))
+    del sys.modules['basicsr_standin_arch']  # BasicSR is not installed where the file is read
+
+
+@pytest.mark.parametrize('final', [True, False], ids=['model_prune_final', 'model_prune_optimization'])
+def test_authors_pruned_checkpoint_converts_exactly(tmp_path, real_lr_clip, final):
+    from ssl_mm.flops import complexity
+    from ssl_mm.models.authors_pruned import authors_pruned_network
+    from ssl_mm.pruning import pick_pruned, prune
+    sparsified = _randomise(SSLBasicVSRNet(16, 2, hr_channels=64, act_cfg=ACTIVATIONS['relu']), seed=4)
+    pruned = prune(sparsified, pick_pruned(sparsified, 0.5)).eval()
+    path = tmp_path / 'model_prune_final.pt'
+    _authors_pruned_checkpoint(pruned, path, tmp_path, final)
+    converted = authors_pruned_network(path)
+    assert converted.arch == pruned.arch  # same widths, ReLU, 64-unit HR branch
+    assert complexity(converted) == complexity(pruned)
+    assert _outputs_equal(converted, pruned, real_lr_clip) <= 1e-5

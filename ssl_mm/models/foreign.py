@@ -47,7 +47,8 @@ def _load(path: Path) -> dict:
                               f'truncated: fetch it again') from None
 
 
-def _basicsr_name(name: str) -> str:
+def basicsr_name(name: str) -> str:
+    """ssl-mm's (MMagic's) name of a parameter of the authors' BasicSR SSL-BasicVSR."""
     name = re.sub(r'^(backward|forward)_trunk\.', r'\1_resblocks.', name)
     name = re.sub(r'^upconv(\d)\.', r'upsample\1.upsample_conv.', name)
     return re.sub(r'^(spynet\.basic_module\.\d+\.basic_module\.)(\d+)\.',
@@ -59,7 +60,7 @@ def read_foreign(path: Path) -> tuple[dict[str, torch.Tensor], str]:
     origin (a key of ORIGIN_ACTIVATION)."""
     checkpoint = _load(path)
     if isinstance(checkpoint, dict) and isinstance(checkpoint.get('params'), dict):  # BasicSR
-        state = {_basicsr_name(k): (v.flatten() if k.endswith(('act_scale', 'act_scale_pre')) else v)
+        state = {basicsr_name(k): (v.flatten() if k.endswith(('act_scale', 'act_scale_pre')) else v)
                  for k, v in checkpoint['params'].items()}
         return state, 'ssl_authors'
     if isinstance(checkpoint, dict) and isinstance(checkpoint.get('state_dict'), dict):
