@@ -4,6 +4,7 @@
   ssl-mm flops   CONFIG [CHECKPOINT]              params and MACs per LR frame, by component
   ssl-mm prune   CONFIG CHECKPOINT --ratio R --out DIR   prune a network physically
   ssl-mm export  CONFIG CHECKPOINT --onnx FILE    ONNX export, checked against PyTorch
+  ssl-mm import  AUTHORS_CHECKPOINT --out DIR     the SSL authors' pruned model_prune_final.pt as a pair
 
 CONFIG/CHECKPOINT: a pair written by the pipeline (``models/<method>/<name>.py|.pth``), its
 ``<name>_mmagic.py``, or an MMagic BasicVSR config and checkpoint. Bad input gets one line
@@ -152,6 +153,18 @@ def export(args) -> None:
     print(f'{args.onnx}: onnxruntime matches PyTorch (max abs diff {worst:.2e})')
 
 
+def import_command(args) -> None:
+    from .flops import complexity
+    from .models.authors_pruned import authors_pruned_network
+    from .models.foreign import local_file
+    from .pruning import save_network
+    net = authors_pruned_network(local_file(args.checkpoint, 'AUTHORS_CHECKPOINT'))
+    cfg, ckpt = save_network(net, args.out, args.name, meta=dict(source=str(args.checkpoint), origin='ssl_authors'))
+    cost = complexity(net, tuple(args.lr_size))
+    print(f'{cfg} + {ckpt} (+ {args.name}_mmagic.py): {net.num_blocks} blocks per branch, params '
+          f'{cost["params_total"]:,}, GMACs/frame {cost["macs_total"] / 1e9:.2f}')
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog='ssl-mm', description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = root.add_subparsers(dest='command', required=True)
@@ -209,6 +222,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('--frames', type=int, default=5)
     p.add_argument('--lr-size', type=int, nargs=2, default=[64, 64], metavar=('H', 'W'))
     p.set_defaults(run=export)
+
+    p = sub.add_parser('import', help="the SSL authors' pruned checkpoint as an ssl-mm network",
+                       description="Convert the SSL authors' pruned model (model_prune_final.pt, or "
+                                   "model_prune_optimization.pt before finetuning: kept index lists + state_dict, "
+                                   "BasicSR names) into a network config, an MMagic config and a checkpoint that "
+                                   "every other command, MMagic's init_model and the pipeline load. Their pickled "
+                                   "network object is skipped: BasicSR need not be installed.")
+    p.add_argument('checkpoint', metavar='AUTHORS_CHECKPOINT', help='their model_prune_final.pt (a local file)')
+    p.add_argument('--out', required=True, help='output folder')
+    p.add_argument('--name', default='authors', help='file name stem (default %(default)s)')
+    p.add_argument('--lr-size', type=int, nargs=2, default=[180, 320], metavar=('H', 'W'))
+    p.set_defaults(run=import_command)
     return root
 
 

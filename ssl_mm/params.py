@@ -5,6 +5,7 @@ key, what was found and what is expected, before any result is touched.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -14,7 +15,7 @@ from .criteria import CRITERIA
 from .data.degradations import LR_DIRS
 from .errors import ParamsError
 from .eval.protocols import PROTOCOLS
-from .models.foreign import ACTIVATIONS
+from .models.foreign import ACTIVATIONS, URL
 from .pruning.regularization import FINAL_PICKS
 
 PARAMS_FILE = Path('params.yaml')
@@ -55,6 +56,16 @@ def distinct_list(item: Callable[[Any], bool], expected: str) -> Check:
             f'a non-empty list of distinct {expected}')
 
 
+def _authors_entry(v) -> bool:
+    return (isinstance(v, dict) and set(v) == {'path', 'degradation'} and PATH[0](v['path'])
+            and not URL.match(v['path']) and v['degradation'] in LR_DIRS)
+
+
+AUTHORS_CHECKPOINTS: Check = (
+    (lambda v: isinstance(v, dict) and all(re.fullmatch(r'[A-Za-z0-9_]+', str(k)) and _authors_entry(e)
+                                           for k, e in v.items())),
+    'a mapping name -> {path: local model_prune_final.pt, degradation: bi | bd} (names of letters, digits, _; '
+    'a URL must be fetched first), or {}')
 RATIOS = distinct_list(RATIO[0], 'numbers in (0, 1), e.g. [0.25, 0.5, 0.75]')
 SEEDS = distinct_list(lambda s: _integer(s) and s >= 0, 'integers >= 0, e.g. [0, 1, 2]')
 
@@ -79,6 +90,7 @@ SCHEMA: dict[str, dict[str, Check] | Check] = {
     'baselines': {'ratios': RATIOS, 'tf_lambda': NON_NEGATIVE},
     'evaluate': {'sets': SETS, 'max_seq_len': ITERS, 'max_frames': ITERS},
     'speed': {'lr_size': LR_SIZE, 'frames': POSITIVE, 'repeats': POSITIVE},
+    'authors': {'checkpoints': AUTHORS_CHECKPOINTS},
 }
 
 

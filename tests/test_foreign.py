@@ -199,3 +199,86 @@ def test_authors_pruned_checkpoint_converts_exactly(tmp_path, real_lr_clip, fina
     assert converted.arch == pruned.arch  # same widths, ReLU, 64-unit HR branch
     assert complexity(converted) == complexity(pruned)
     assert _outputs_equal(converted, pruned, real_lr_clip) <= 1e-5
+
+
+def _authors_fixture(tmp_path):
+    """A pruned network (random weights, ReLU, the authors' 64-unit HR branch) and its
+    ``model_prune_final.pt`` in the authors' format."""
+    from ssl_mm.pruning import pick_pruned, prune
+    sparsified = _randomise(SSLBasicVSRNet(16, 2, hr_channels=64, act_cfg=ACTIVATIONS['relu']), seed=5)
+    pruned = prune(sparsified, pick_pruned(sparsified, 0.5)).eval()
+    (tmp_path / 'authors').mkdir()
+    path = tmp_path / 'authors' / 'model_prune_final.pt'
+    _authors_pruned_checkpoint(pruned, path, tmp_path)
+    return pruned, path
+
+
+def test_ssl_mm_import_writes_a_pair_every_loader_takes(tmp_path, real_lr_clip):
+    pruned, path = _authors_fixture(tmp_path)
+    cli = [sys.executable, '-m', 'ssl_mm.cli', 'import']
+    result = subprocess.run([*cli, str(path), '--out', str(tmp_path / 'out')], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert 'authors.pth' in result.stdout and 'GMACs/frame' in result.stdout
+    for config in ('authors.py', 'authors_mmagic.py'):  # ssl-mm's own config and MMagic's
+        net = load_network(tmp_path / 'out' / config, tmp_path / 'out' / 'authors.pth').eval()
+        assert _outputs_equal(net, pruned, real_lr_clip) <= 1e-5
+    for bad, fragment in ((str(tmp_path / 'missing.pt'), 'missing.pt: file not found'),
+                          ('https://example.org/model_prune_final.pt', 'is a URL'),
+                          (str(tmp_path / 'out' / 'authors.pth'), 'not an SSL-authors pruned checkpoint')):
+        result = subprocess.run([*cli, bad, '--out', str(tmp_path / 'bad')], capture_output=True, text=True)
+        assert result.returncode == 2 and fragment in result.stderr, result.stderr[-2000:]
+        assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / 'bad').exists()
+
+
+def test_evaluate_authors_stage_scores_their_checkpoint_beside_ours(repo, prepared_dir, tmp_path, real_lr_clip,
+                                                                    monkeypatch):
+    """params.yaml names the file; the stage converts it, scores it on the sets of its
+    degradation with this run's protocol, costs it against a dense network of its size, and
+    the report's table gets its row."""
+    from ssl_mm.eval import PROTOCOLS
+    from ssl_mm.eval.benchmark_sets import load_test_set
+    from ssl_mm.eval.evaluate import evaluate, network_upscaler, summarize
+    from ssl_mm.reports.results import collect
+    from ssl_mm.reports.tables import build_paper_table
+    pruned, path = _authors_fixture(tmp_path)
+    root = tmp_path / 'repo'
+    shutil.copytree(repo / 'ssl_mm', root / 'ssl_mm', ignore=shutil.ignore_patterns('__pycache__'))
+    params = yaml.safe_load((repo / 'params.yaml').read_text())
+    params['data'].update(prepared=str(prepared_dir), vid4_gt=None)
+    params['evaluate']['sets'] = ['embedded_bi', 'embedded_bd']
+    params['speed'].update(lr_size=[64, 64], frames=2, repeats=1)
+    params['authors']['checkpoints'] = {'reds': {'path': str(path), 'degradation': 'bi'}}
+    (root / 'params.yaml').write_text(yaml.safe_dump(params))
+
+    def stage(name):
+        return subprocess.run([sys.executable, '-m', 'ssl_mm.stages.evaluate_authors', name], cwd=root,
+                              capture_output=True, text=True, timeout=600, env=dict(os.environ, MPLBACKEND='Agg'))
+
+    result = stage('reds')
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = root / 'metrics' / 'eval' / 'ssl_authors' / 'reds'
+    metrics = yaml.safe_load((out / 'metrics.json').read_text())
+    assert set(metrics['ssl_authors']) == {'embedded_bi'}  # a BI model meets BI LR only
+    clips = load_test_set('embedded_bi', str(prepared_dir), params['data'])
+    direct = summarize(evaluate({'pruned': network_upscaler(pruned)}, clips, PROTOCOLS['embedded_bi']))
+    assert abs(metrics['ssl_authors']['embedded_bi']['psnr_y'] - direct['psnr_y'].iloc[0]) < 1e-3
+    cost = yaml.safe_load((out / 'cost.json').read_text())
+    assert abs(cost['prune_ratio'] - 0.5) < 0.01 and cost['mac_ratio'] > 1 and cost['cpu_speedup'] > 0
+    converted = root / 'models' / 'ssl_authors' / 'reds' / 'pruned'
+    assert _outputs_equal(load_network(f'{converted}.py', f'{converted}.pth'), pruned, real_lr_clip) <= 1e-5
+
+    monkeypatch.chdir(root)
+    table = build_paper_table(*collect(params), params).set_index('method')
+    row = table.loc["SSL, the authors' checkpoint 'reds'"]
+    assert row['prune ratio'] == cost['prune_ratio'] and row['embedded_bi'].startswith(
+        f"{metrics['ssl_authors']['embedded_bi']['psnr_y']:.2f} / ")
+    assert row['embedded_bd'] == 'not run'  # no BD model of theirs was named
+
+    written = (out / 'metrics.json').read_bytes()
+    path.write_bytes(path.read_bytes()[:1000])  # a truncated download
+    for name, fragment in (('vimeo', "authors.checkpoints has no entry 'vimeo'"),
+                           ('reds', 'model_prune_final.pt: not a readable checkpoint')):
+        result = stage(name)
+        assert result.returncode == 2 and fragment in result.stderr, result.stderr[-3000:]
+        assert len([line for line in result.stderr.splitlines() if line.startswith('error: ')]) == 1
+    assert (out / 'metrics.json').read_bytes() == written  # nothing overwritten

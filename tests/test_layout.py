@@ -8,7 +8,7 @@ import pytest
 import yaml
 from dvc.repo import Repo
 
-from ssl_mm.stages.methods import STAGES, cells, dense_cells
+from ssl_mm.stages.methods import STAGES, authors_models, cells, dense_cells
 
 OTHER_STAGES = {'prepare_data', 'report'}
 
@@ -27,19 +27,24 @@ def dvc_root(repo, tmp_path):
     return tmp_path
 
 
-@pytest.mark.parametrize('ratios,baselines,seeds,degradations', [([0.25, 0.5, 0.75], [0.5], [0], ['bi']),
-                                                                 ([0.3, 0.6], [0.3, 0.6], [1, 4], ['bi', 'bd'])])
+@pytest.mark.parametrize('ratios,baselines,seeds,degradations,authors', [
+    ([0.25, 0.5, 0.75], [0.5], [0], ['bi'], {}),
+    ([0.3, 0.6], [0.3, 0.6], [1, 4], ['bi', 'bd'], {'reds': {'path': 'ckpt/reds.pt', 'degradation': 'bi'},
+                                                    'vimeo_bd': {'path': 'ckpt/vimeo_bd.pt', 'degradation': 'bd'}})])
 def test_dvc_yaml_declares_every_cell_with_the_outputs_methods_py_names(repo, dvc_root, ratios, baselines, seeds,
-                                                                         degradations):
+                                                                         degradations, authors):
     params = yaml.safe_load((repo / 'params.yaml').read_text())
     params['prune']['ratios'], params['baselines']['ratios'], params['seeds'] = ratios, baselines, seeds
     params['data']['degradations'] = degradations
+    params['authors']['checkpoints'] = authors
     declared = _stages(dvc_root, params)
     expected = {}
     for stage, methods in STAGES.items():
         for cell in cells(params, [m for m in methods if m != 'dense']) + (
                 dense_cells(params) if 'dense' in methods else []):
             expected[cell.stage_name(stage)] = {str(p) for p in cell.outputs(stage)}
+    for model in authors_models(params):  # the authors' checkpoints params.yaml names, one stage each
+        expected[model.stage_name()] = {str(p) for p in model.outputs()}
     assert set(declared) - OTHER_STAGES == set(expected)
     for name, outs in expected.items():
         assert declared[name] == outs, name

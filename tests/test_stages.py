@@ -40,6 +40,12 @@ def params_file(repo, tmp_path):
     (lambda p: p['data'].update(degradations=['bi', 'bicubic']), r"data.degradations=\['bi', 'bicubic'\] is invalid"),
     (lambda p: (p.update(profile='paper'), p['data'].update(degradations=['bd'])),
      r"REDS has BI LR only; BD models train on Vimeo-90K .*: set data.train_set to vimeo90k"),
+    (lambda p: p['authors'].update(checkpoints={'reds': {'path': 'https://example.org/model_prune_final.pt',
+                                                         'degradation': 'bi'}}),
+     r"authors.checkpoints=.* is invalid: expected a mapping name -> \{path: local model_prune_final.pt.*a URL must "
+     r"be fetched first"),
+    (lambda p: p['authors'].update(checkpoints={'reds': {'path': 'model_prune_final.pt'}}),
+     r"authors.checkpoints=.* is invalid: expected a mapping name -> \{path: .*, degradation: bi \| bd\}"),
 ])
 def test_params_are_validated_with_one_clear_line(params_file, mutate, message):
     with pytest.raises(ParamsError, match=message):

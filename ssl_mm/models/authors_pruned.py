@@ -105,15 +105,16 @@ def authors_pruned_network(path: str | Path) -> SSLBasicVSRNet:
         raise CheckpointError(f'{path}: kept_wg / kept_wg_pre have no entry {err}: the file is not a complete '
                               f'SSL-authors pruned BasicVSR') from None
     weights.update({basicsr_name(k): v for k, v in state.items()})
-    mid = weights['backward_resblocks.main.0.weight'].shape[0]
-    net = SSLBasicVSRNet(mid_channels=mid, num_blocks=len(blocks), upscale_factor=4, hr_channels=HR_CHANNELS,
-                         act_cfg=ACTIVATIONS['relu'], widths=widths)
+    arch = dict(mid_channels=weights['backward_resblocks.main.0.weight'].shape[0], num_blocks=len(blocks),
+                upscale_factor=4, hr_channels=HR_CHANNELS, act_cfg=ACTIVATIONS['relu'])
+    full = SSLBasicVSRNet(**arch).full_widths  # as ssl-mm's own pruned configs: only the narrowed vectors
+    net = SSLBasicVSRNet(**arch, widths={k: v for k, v in widths.items() if v != full.get(k)})
     own = net.state_dict()
     identity = {k: v for k, v in own.items() if k.rsplit('.', 1)[-1] in SSL_ONLY}  # unit scales, open masks
-    full = {**identity, **{k: torch.tensor(v) for k, v in index_sets.items()}, **weights}
-    why = state_mismatch(net, full)
+    state = {**identity, **{k: torch.tensor(v) for k, v in index_sets.items()}, **weights}
+    why = state_mismatch(net, state)
     if why:
         raise CheckpointError(f'{path}: its weights do not fit its kept index lists ({why}): the file is damaged '
                               f'or not an SSL-authors pruned BasicVSR')
-    net.load_state_dict(full)
+    net.load_state_dict(state)
     return net.eval()

@@ -26,9 +26,12 @@ ACTIVATIONS = {'leaky_relu': DEFAULT_ACT, 'relu': dict(type='ReLU')}
 ORIGIN_ACTIVATION = {'mmagic': 'leaky_relu', 'ssl_authors': 'relu'}
 
 
+URL = re.compile(r'^[a-z][a-z0-9+.-]*://')  # http://, https://, s3://, ...: nothing is downloaded at run time
+
+
 def local_file(path: str, key: str) -> Path:
     """``path`` as an existing local file, or one line naming ``key`` and the fix."""
-    if re.match(r'^[a-z][a-z0-9+.-]*://', path):
+    if URL.match(path):
         raise CheckpointError(f'{key}={path} is a URL: ssl-mm downloads nothing at run time; fetch the file first '
                               f'(e.g. wget -P checkpoints/ {path}) and set {key} to its local path')
     if not Path(path).is_file():

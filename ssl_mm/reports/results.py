@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..stages.methods import METHODS, REFERENCES, SSL_BEFORE_FINETUNING, cells
+from ..stages.methods import AUTHORS, METHODS, REFERENCES, SSL_BEFORE_FINETUNING, authors_models, cells
 
 COST_COLUMNS = ['params_m', 'gmacs', 'gmacs_without_spynet', 'mac_ratio', 'cpu_speedup']
 KEYS = ['method', 'ratio', 'set']
@@ -29,16 +29,19 @@ def label(name: str) -> str:
         return REFERENCES[name][0]
     if name == SSL_BEFORE_FINETUNING:
         return 'SSL, pruned, before finetuning'
+    if name.startswith(f'{AUTHORS}:'):
+        return f"SSL, the authors' checkpoint '{name.split(':', 1)[1]}'"
     return METHODS[name].label
 
 
 def collect(params: dict) -> tuple[pd.DataFrame, dict[str, str]]:
     """(per-seed results, unavailable sets -> why). Cells that have not run yet are absent.
-    Ratio is 0 for the unpruned references (dense, Bicubic). A set is scored by the models of
+    Ratio is 0 for the unpruned references (dense, Bicubic); the authors' checkpoints
+    (``ssl_authors:<name>``) have no seed. A set is scored by the models of
     its own degradation only, so (network, ratio, set) never mixes BI- and BD-trained models."""
     rows, unavailable = [], {}
-    for cell in cells(params):
-        out = cell.eval_dir
+
+    def add(out: Path, ratio: float, seed: float, degradation: str, rename: dict[str, str]) -> None:
         evaluation, cost = load_json(out / 'metrics.json'), load_json(out / 'cost.json')
         unavailable.update(load_json(out / 'unavailable.json'))
         for name, per_set in evaluation.items():
@@ -47,9 +50,15 @@ def collect(params: dict) -> tuple[pd.DataFrame, dict[str, str]]:
             own = {} if name == 'bicubic' else cost
             for set_name, values in per_set.items():
                 psnr, ssim = psnr_ssim(values)
-                rows.append({'method': name, 'ratio': cell.ratio or 0.0, 'seed': cell.seed,
-                             'degradation': cell.degradation, 'set': set_name,
+                rows.append({'method': rename.get(name, name), 'ratio': ratio, 'seed': seed,
+                             'degradation': degradation, 'set': set_name,
                              'psnr': psnr, 'ssim': ssim, **{k: own.get(k, float('nan')) for k in COST_COLUMNS}})
+
+    for cell in cells(params):
+        add(cell.eval_dir, cell.ratio or 0.0, cell.seed, cell.degradation, {})
+    for model in authors_models(params):  # no seed of this run; the ratio their kept lists give
+        ratio = load_json(model.eval_dir / 'cost.json').get('prune_ratio', float('nan'))
+        add(model.eval_dir, ratio, float('nan'), model.degradation, {AUTHORS: f'{AUTHORS}:{model.name}'})
     frame = pd.DataFrame(rows, columns=[*KEYS[:2], 'seed', 'degradation', 'set', 'psnr', 'ssim', *COST_COLUMNS])
     return frame, unavailable
 

@@ -40,7 +40,7 @@ def build_paper_table(results: pd.DataFrame, unavailable: dict, params: dict) ->
                                        key=lambda item: (order.get(item[0][0], 99), item[0][1])):
         first = group.iloc[0]
         row = {'method': label(name), 'prune ratio': ratio if name not in REFERENCES else float('nan'),
-               'seeds': int(group['seeds'].max()), 'params (M, w/o SPyNet)': first['params_m'],
+               'seeds': int(group['seeds'].max()) or None, 'params (M, w/o SPyNet)': first['params_m'],
                'GMACs/frame': first['gmacs'], 'GMACs/frame w/o SPyNet': first['gmacs_without_spynet'],
                'MAC ratio': first['mac_ratio'], 'CPU speed-up': first['cpu_speedup']}
         by_set = group.set_index('set')
@@ -51,7 +51,10 @@ def build_paper_table(results: pd.DataFrame, unavailable: dict, params: dict) ->
             else:
                 row[set_name] = NOT_AVAILABLE if set_name in unavailable else NOT_RUN
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if not table.empty:
+        table['seeds'] = table['seeds'].astype('Int64')  # none for the authors' checkpoints: not trained here
+    return table
 
 
 def paper_rows(params: dict) -> pd.DataFrame:
@@ -91,6 +94,12 @@ def table_notes(params: dict) -> list[str]:
         notes.append('Each row\'s BI columns come from the models trained on BI and its BD columns from those trained '
                      'on BD (same method, ratio and seeds); params, MACs and speed-up are the '
                      f"{params['data']['degradations'][0].upper()} models' (results_per_seed.csv has every model).")
+    if params['authors']['checkpoints']:
+        notes.append("'SSL, the authors' checkpoint': a pruned model the SSL authors released (authors.checkpoints), "
+                     'converted as `ssl-mm import` converts it and scored here under the same protocols; trained by '
+                     'them on the paper\'s data, not by this run (so no seeds). Its prune ratio is the fraction of '
+                     'scale entries its kept index lists remove; its MAC ratio and CPU speed-up are against a dense '
+                     'BasicVSR of its size.')
     if max_frames:
         notes.append(f'Only the first {max_frames} frames of each clip were scored (evaluate.max_frames): '
                      'a quick check, not comparable with published numbers.')

@@ -38,21 +38,57 @@ def networks(cell: Cell) -> dict[str, Path | None]:
     return nets
 
 
+def cost_row(model: dict, mac_ratio: float, cpu_speedup: float) -> dict[str, float]:
+    """The cost columns of the tables and the MLflow result run, from ``flops.complexity`` numbers."""
+    return {'params_m': model['params_without_spynet'] / 1e6, 'gmacs': model['macs_total'] / 1e9,
+            'gmacs_without_spynet': model['macs_total_without_spynet'] / 1e9, 'mac_ratio': mac_ratio,
+            'cpu_speedup': cpu_speedup}
+
+
 def cost_metrics(cell: Cell, net) -> dict[str, float]:
     """Params, GMACs (per LR frame at 180x320), MAC ratio and CPU speed-up against the dense model."""
     if cell.method == 'dense':
-        cost, ratios = complexity(net), {'mac_ratio': 1.0, 'cpu_speedup': 1.0}
-    else:
-        measured = json.loads(cell.cost_file().read_text())
-        cost, ratios = measured['model'], {k: measured[k] for k in ('mac_ratio', 'cpu_speedup')}
-    return {'params_m': cost['params_without_spynet'] / 1e6, 'gmacs': cost['macs_total'] / 1e9,
-            'gmacs_without_spynet': cost['macs_total_without_spynet'] / 1e9, **ratios}
+        return cost_row(complexity(net), 1.0, 1.0)
+    measured = json.loads(cell.cost_file().read_text())
+    return cost_row(measured['model'], measured['mac_ratio'], measured['cpu_speedup'])
+
+
+def score_sets(upscalers: dict, degradation: str, params: dict, out: Path) -> dict:
+    """Score ``upscalers`` on every set of evaluate.sets made with ``degradation``'s LR; write
+    metrics.json, per_clip.csv, per_set.csv and unavailable.json (sets not on this machine, and
+    why) to ``out``; return the metrics."""
+    p, data = params['evaluate'], params['data']
+    protocols, frames, unavailable = {}, [], {}
+    for name in [s for s in p['sets'] if degradation_of(s) == degradation]:  # a model meets its own LR
+        try:
+            with named_as(**ROOT_KEYS):
+                clips = load_test_set(name, data['prepared'], data)
+        except DataError as err:
+            unavailable[name] = str(err)
+            continue
+        protocols[name] = PROTOCOLS[name].with_overrides(max_seq_len=p['max_seq_len'], max_frames=p['max_frames'])
+        frames.append(evaluate(upscalers, clips, protocols[name]))
+    if not frames:
+        raise DataError(f'{PARAMS_FILE}: none of evaluate.sets is available for {degradation} models '
+                        f'({unavailable or "no set of that degradation"}); add an available set')
+    metrics = write_results(pd.concat(frames), out, protocols)
+    write_json(out / 'unavailable.json', unavailable)
+    return metrics
+
+
+def log_result(metrics: dict, own: str, cost: dict, out: Path) -> None:
+    """Write ``out``/cost.json, and log the result run's metrics: the network's own under flat names (``vid4_bi_psnr_y``, ``gmacs``)
+    that the MLflow UI charts, the others of its cell prefixed with their name; ``out`` as artifacts."""
+    mlflow.log_metrics({**{f'{s}_{k}': v for s, values in metrics[own].items() for k, v in values.items()}, **cost})
+    for other in set(metrics) - {own, 'protocols'}:
+        mlflow.log_metrics({f'{other}.{s}_{k}': v for s, values in metrics[other].items() for k, v in values.items()})
+    write_json(out / 'cost.json', cost)
+    mlflow.log_artifacts(str(out), 'eval')
 
 
 def main() -> None:
     cell = cell_argument(['dense', *METHODS], __doc__)
     params = load_params()
-    p, data = params['evaluate'], params['data']
     keep_freed_memory_for_reuse()
     nets = {name: load_network(f'{path}.py', f'{path}.pth') for name, path in networks(cell).items() if path}
     upscalers = {name: network_upscaler(cache_flows(for_cpu_inference(net))) for name, net in nets.items()}
@@ -63,32 +99,9 @@ def main() -> None:
               'lambda_tf': lambda_tf(cell.method, params) if cell.method in FINETUNED else 0.0,
               'profile': params['profile']}
     tags = {'kind': 'result', 'profile': params['profile'], **cell.mlflow_tags}
-    sets = [name for name in p['sets'] if degradation_of(name) == cell.degradation]  # a model meets its own LR
     with stage_run(cell.stage_name('evaluate'), result, tags):
-        protocols, frames, unavailable = {}, [], {}
-        for name in sets:
-            try:
-                with named_as(**ROOT_KEYS):
-                    clips = load_test_set(name, data['prepared'], data)
-            except DataError as err:
-                unavailable[name] = str(err)
-                continue
-            protocols[name] = PROTOCOLS[name].with_overrides(max_seq_len=p['max_seq_len'], max_frames=p['max_frames'])
-            frames.append(evaluate(upscalers, clips, protocols[name]))
-        if not frames:
-            raise DataError(f'{PARAMS_FILE}: none of evaluate.sets is available for {cell.degradation} models '
-                            f'({unavailable or "no set of that degradation"}); add an available set')
-        out = cell.eval_dir
-        metrics = write_results(pd.concat(frames), out, protocols)
-        write_json(out / 'unavailable.json', unavailable)
-        cost = cost_metrics(cell, nets[cell.method])
-        write_json(out / 'cost.json', cost)
-        own = metrics[cell.method]
-        mlflow.log_metrics({**{f'{set_name}_{k}': v for set_name, values in own.items() for k, v in values.items()},
-                            **cost})
-        for other in set(metrics) - {cell.method, 'protocols'}:
-            mlflow.log_metrics({f'{other}.{s}_{k}': v for s, values in metrics[other].items() for k, v in values.items()})
-        mlflow.log_artifacts(str(out), 'eval')
+        metrics = score_sets(upscalers, cell.degradation, params, cell.eval_dir)
+        log_result(metrics, cell.method, cost_metrics(cell, nets[cell.method]), cell.eval_dir)
 
 
 if __name__ == '__main__':

@@ -45,6 +45,8 @@ METHODS = {
 # The reference rows: not pruned, one per seed (bicubic is the same for every seed).
 REFERENCES = {'bicubic': ('Bicubic', 'Bicubic'), 'dense': ('BasicVSR (dense)', 'BasicVSR')}
 SSL_BEFORE_FINETUNING = 'ssl_pruned'  # SSL's pruned network, evaluated before finetuning too
+AUTHORS = 'ssl_authors'  # the SSL authors' released pruned models (authors.checkpoints), scored beside ours
+EVAL_FILES = ('metrics.json', 'cost.json', 'unavailable.json', 'per_clip.csv', 'per_set.csv')  # what evaluate writes
 SEARCHED = [m for m, spec in METHODS.items() if spec.search is not None]
 PRUNED = [m for m, spec in METHODS.items() if not spec.from_scratch and spec.pruned_by is None]
 FINETUNED = [m for m, spec in METHODS.items() if not spec.from_scratch]
@@ -119,8 +121,7 @@ class Cell:
             'prune': lambda: [*network('pruned'), self.network('pruned').with_suffix('.onnx'), self.metrics('prune'),
                               self.metrics('kept_channels')],
             'finetune': lambda: [*network('finetuned'), self.metrics('finetune'), self.curve('finetune')],
-            'evaluate': lambda: [self.eval_dir / f for f in ('metrics.json', 'cost.json', 'unavailable.json',
-                                                            'per_clip.csv', 'per_set.csv')],
+            'evaluate': lambda: [self.eval_dir / f for f in EVAL_FILES],
         }[stage]()
 
     # ---- what this cell is made from
@@ -145,6 +146,40 @@ class Cell:
         if self.method in SCRATCH:
             return self.metrics('train')
         return self.owner().metrics('prune')
+
+
+@dataclass(frozen=True)
+class AuthorsModel:
+    """A pruned checkpoint of the SSL authors that params.yaml names (``authors.checkpoints.<name>``),
+    converted and scored beside this run's models by the ``evaluate_authors`` stage."""
+    name: str
+    degradation: str          # the LR it was trained on, and is scored on (bi | bd)
+    method = AUTHORS
+
+    def stage_name(self, stage: str = 'evaluate') -> str:
+        return f'{stage}_authors@{self.name}'
+
+    @property
+    def dir(self) -> Path:
+        return Path('models') / AUTHORS / self.name
+
+    @property
+    def eval_dir(self) -> Path:
+        return Path('metrics') / 'eval' / AUTHORS / self.name
+
+    def network(self) -> Path:
+        """Path stem of the converted network (``.py`` config + ``.pth`` weights, as ``ssl-mm import``)."""
+        return self.dir / 'pruned'
+
+    def outputs(self) -> list[Path]:
+        stem = self.network()
+        return [stem.with_suffix('.py'), stem.with_name('pruned_mmagic.py'), stem.with_suffix('.pth'),
+                *[self.eval_dir / f for f in EVAL_FILES]]
+
+
+def authors_models(params: dict) -> list[AuthorsModel]:
+    """The authors' checkpoints params.yaml names, in its order."""
+    return [AuthorsModel(name, entry['degradation']) for name, entry in params['authors']['checkpoints'].items()]
 
 
 STAGES = {  # pipeline stage -> the methods it runs for ('dense': the dense model, per seed)
