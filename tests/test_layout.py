@@ -64,3 +64,12 @@ def test_a_new_ratio_adds_cells_and_changes_no_existing_one(repo, dvc_root):
     params['data']['degradations'] = ['bi', 'bd']
     with_bd = _stages(dvc_root, params)
     assert set(after) <= set(with_bd) and {n.replace('@bd-', '@bi-') for n in set(with_bd) - set(after)} == set(after) - OTHER_STAGES
+
+
+def test_dvc_lock_records_only_stages_dvc_yaml_declares(repo):
+    """DVC never drops a lock entry whose stage left dvc.yaml (a renamed cell, a removed ratio);
+    stale entries only make every stage's lock rewrite slower (it is parsed and dumped per stage)."""
+    with Repo(str(repo)) as dvc_repo:
+        declared = {stage.name for stage in dvc_repo.index.stages}
+    locked = set(yaml.safe_load((repo / 'dvc.lock').read_text())['stages'])
+    assert locked <= declared, sorted(locked - declared)[:5]

@@ -2,9 +2,11 @@
 work dir, atomic checkpoints, the MLflow stage run, and torchrun for the paper profile."""
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -22,12 +24,29 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 from ..data.degradations import LR_DIRS
-from ..errors import ParamsError
+from ..errors import ParamsError, exit_on_user_error
 from ..io import atomic_path, trusted_local_checkpoints
 from ..params import PARAMS_FILE, load_params  # noqa: F401  (stages import it from here)
 from .datasets import train_meta_file
 
 TRAIN_SETS = {'reds': '_base_/datasets/reds.py', 'vimeo90k': '_base_/datasets/vimeo90k.py'}  # paper profile
+
+
+def run_stage(main: Callable[[], None]) -> None:
+    """A stage's entry point: ``main`` with one-line user errors (exit 2), then a quick exit.
+
+    When ``main`` returns, every output is written and closed and the MLflow run has ended; what
+    is left is the interpreter tearing down the ~6,000 modules of torch, MMagic and MLflow, about
+    1.5 s per stage (measured), and the default pipeline runs 34 stages. So the exit handlers run
+    (logging and MLflow flush there) and the process ends without that teardown. Not while child
+    processes live (data-loader workers): they get the ordinary exit that waits for them."""
+    exit_on_user_error(main)()
+    if multiprocessing.active_children():
+        return
+    atexit._run_exitfuncs()  # what a normal exit runs first (CPython's own hook)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def stage_config(stage: str, params: dict, degradation: str = 'bi') -> Config:

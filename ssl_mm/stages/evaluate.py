@@ -13,7 +13,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
-from ..errors import DataError, exit_on_user_error, named_as
+from ..errors import DataError, named_as
 from ..eval import PROTOCOLS
 from ..eval.benchmark_sets import degradation_of, load_test_set
 from ..eval.evaluate import bicubic_upscaler, evaluate, network_upscaler, write_results
@@ -22,7 +22,7 @@ from ..flops import complexity
 from ..pruning import load_network
 from ..runtime import for_cpu_inference, keep_freed_memory_for_reuse
 from ..tracking import stage_run
-from .common import PARAMS_FILE, load_params, write_json
+from .common import PARAMS_FILE, load_params, run_stage, write_json
 from .datasets import ROOT_KEYS
 from .finetune import lambda_tf
 from .methods import FINETUNED, METHODS, SSL_BEFORE_FINETUNING, Cell, cell_argument
@@ -105,4 +105,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    exit_on_user_error(main)()
+    run_stage(main)

@@ -8,7 +8,7 @@ BasicVSR of its size (time and MACs do not depend on the weights), and an MLflow
 """
 import argparse
 
-from ..errors import ParamsError, exit_on_user_error
+from ..errors import ParamsError
 from ..eval.evaluate import network_upscaler
 from ..flops import cost_against_dense
 from ..models import SSLBasicVSRNet
@@ -17,7 +17,7 @@ from ..models.foreign import local_file
 from ..pruning import save_network
 from ..runtime import for_cpu_inference, keep_freed_memory_for_reuse
 from ..tracking import stage_run
-from .common import PARAMS_FILE, load_params
+from .common import PARAMS_FILE, load_params, run_stage
 from .evaluate import cost_row, log_result, score_sets
 from .methods import AUTHORS, AuthorsModel
 
@@ -57,4 +57,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    exit_on_user_error(main)()
+    run_stage(main)

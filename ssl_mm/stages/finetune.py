@@ -3,7 +3,7 @@ against the frozen sparsified teacher; lambda_tf = 0 is the released code). Meth
 sparsity search (L1-norm) finetune for the search's iterations too: same budget for all."""
 from mmengine.config import Config
 
-from ..errors import ParamsError, exit_on_user_error, named_as
+from ..errors import ParamsError, named_as
 from ..params import param
 from ..pruning.checkpoint import load_network, save_network
 from ..tracking import stage_run
@@ -14,6 +14,7 @@ from .common import (
     file_digest,
     generator_of,
     record_training,
+    run_stage,
     run_training,
     set_iterations,
     training_stage,
@@ -66,4 +67,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    exit_on_user_error(main)()
+    run_stage(main)

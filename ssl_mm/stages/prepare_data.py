@@ -2,10 +2,10 @@
 import mlflow
 
 from ..data.prepare import prepare
-from ..errors import exit_on_user_error, named_as
+from ..errors import named_as
 from ..io import atomic_dir
 from ..tracking import stage_run
-from .common import load_params
+from .common import load_params, run_stage
 from .datasets import ROOT_KEYS
 
 
@@ -23,4 +23,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    exit_on_user_error(main)()
+    run_stage(main)

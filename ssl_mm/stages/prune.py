@@ -5,12 +5,12 @@ params, MACs and CPU latency against the dense network."""
 import mlflow
 import torch
 
-from ..errors import exit_on_user_error, named_as
+from ..errors import named_as
 from ..export import export_onnx
 from ..flops import cost_against_dense
 from ..pruning import final_pruned_set, kept_fraction, load_network, pick_pruned, prune, round_kept, save_network
 from ..tracking import stage_run
-from .common import load_params, write_json
+from .common import load_params, run_stage, write_json
 from .methods import METHODS, PRUNED, Cell, cell_argument, ratios_key
 
 
@@ -58,4 +58,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    exit_on_user_error(main)()
+    run_stage(main)

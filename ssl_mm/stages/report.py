@@ -6,14 +6,13 @@ from pathlib import Path
 import mlflow
 import torch
 
-from ..errors import exit_on_user_error
 from ..pruning import load_network
 from ..reports import figures
 from ..reports.readme import write_readme
 from ..reports.results import collect
 from ..reports.tables import build_paper_table, write_paper_table
 from ..tracking import finish_pipeline_run, stage_run
-from .common import load_params
+from .common import load_params, run_stage
 from .methods import PRUNED, Cell, cells
 
 REPORTS = Path('reports')
@@ -50,4 +49,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    exit_on_user_error(main)()
+    run_stage(main)

@@ -5,12 +5,12 @@ regularised network and the picked set."""
 import torch
 from mmengine.config import Config
 
-from ..errors import exit_on_user_error, named_as
+from ..errors import named_as
 from ..io import atomic_path
 from ..pruning.checkpoint import save_network
 from ..pruning.regularization import SSLRegularizationHook
 from ..tracking import stage_run
-from .common import file_digest, generator_of, record_training, run_training, training_stage, work_dir
+from .common import file_digest, generator_of, record_training, run_stage, run_training, training_stage, work_dir
 from .datasets import dataset_tag
 from .methods import METHODS, SEARCHED, cell_argument, ratios_key
 
@@ -40,4 +40,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    exit_on_user_error(main)()
+    run_stage(main)

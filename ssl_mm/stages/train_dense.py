@@ -15,7 +15,6 @@ import pandas as pd
 from mmagic.registry import MODELS
 from mmengine.config import Config
 
-from ..errors import exit_on_user_error
 from ..flops import cost_against_dense, macs_per_frame
 from ..io import atomic_path
 from ..models.foreign import ACTIVATIONS, ORIGIN_ACTIVATION, load_foreign, local_file, read_foreign
@@ -27,6 +26,7 @@ from .common import (
     file_digest,
     generator_of,
     record_training,
+    run_stage,
     run_training,
     set_iterations,
     training_stage,
@@ -128,4 +128,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    exit_on_user_error(main)()
+    run_stage(main)
