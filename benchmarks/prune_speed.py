@@ -71,6 +71,38 @@ class CudaGraphReplay(torch.nn.Module):
         return self.out
 
 
+def simd_width() -> int:
+    """float32 lanes of the CPU's widest vector unit: oneDNN computes a convolution's output
+    channels in blocks of this many (16 with AVX-512, 8 with AVX2)."""
+    cpuinfo = Path('/proc/cpuinfo').read_text() if Path('/proc/cpuinfo').exists() else ''
+    return 16 if ' avx512f' in cpuinfo else 8
+
+
+@torch.inference_mode()
+def blocked_macs(net: torch.nn.Module, lr_size: tuple[int, int], block: int) -> dict[str, float]:
+    """Conv MACs per frame (body) and per frame pair (SPyNet, both ways) with each conv's output
+    channels rounded up to ``block``: what oneDNN's CPU kernels compute, so the speed-up the
+    kernels can give at most (measured per conv: time ~ in_channels x ceil(out_channels / 16)
+    on AVX-512; 31->33 channels takes as long as 32->48)."""
+    total = {'body': 0.0, 'spynet': 0.0}
+
+    def count(name):
+        def hook(module, inputs, output):
+            out = -(-module.out_channels // block) * block
+            part = 'spynet' if name.startswith('spynet') else 'body'
+            total[part] += module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1] \
+                * out * output.shape[-2] * output.shape[-1]
+        return hook
+
+    hooks = [m.register_forward_hook(count(n)) for n, m in net.named_modules() if isinstance(m, torch.nn.Conv2d)]
+    try:
+        net.eval()(torch.zeros(1, 2, 3, *lr_size))  # two frames: one SPyNet pair both ways
+    finally:
+        for h in hooks:
+            h.remove()
+    return {'body': total['body'] / 2, 'spynet': total['spynet']}
+
+
 def machine(device: str, threads: int) -> str:
     """One line naming what the numbers were measured on (they only compare within a machine)."""
     if device.startswith('cuda'):
@@ -126,6 +158,8 @@ def main() -> None:
         models.update({f'{r:g}': prune(dense, round_kept(dense, pick_pruned(dense, r), args.round_to))
                        for r in args.ratios})
         cost = {name: complexity(m, (h, w)) for name, m in models.items()}
+        block = simd_width()
+        blocked = {name: blocked_macs(m, (h, w), block) for name, m in models.items()}
         if onnxruntime:  # exported during latencies' warm-up run, so not timed
             models = {k: OnnxRuntimeNet(m, onnx_dir.name, args.threads) for k, m in models.items()}
         elif args.device == 'cpu' and not args.plain:
@@ -142,21 +176,26 @@ def main() -> None:
               f'{layout}, round_to {args.round_to}, '
               f'fastest of {args.repeats} ==')
         print(f'{"ratio":>6} {"params":>11} {"GMACs":>8} {"MAC ratio":>10} {"(no SPyNet)":>12} '
-              f'{"s/frame":>8} {"speed-up":>9} {"speed-up/MAC ratio":>19}')
+              f'{"(blocked)":>10} {"s/frame":>8} {"speed-up":>9} {"speed-up/MAC ratio":>19}')
         # MACs of the timed clip: every frame's body, SPyNet on (frames - 1) pairs both ways.
         clip_macs = {n: frames * c['macs_total_without_spynet'] + (frames - 1) * c['macs_spynet']
                      for n, c in cost.items()}
+        clip_blocked = {n: frames * b['body'] + (frames - 1) * b['spynet'] for n, b in blocked.items()}
         for name in models:
             c = cost[name]
             mac_ratio = clip_macs['dense'] / clip_macs[name]
             body_ratio = cost['dense']['macs_total_without_spynet'] / c['macs_total_without_spynet']
+            blocked_ratio = clip_blocked['dense'] / clip_blocked[name]
             speedup = secs['dense'] / secs[name]
             print(f'{name:>6} {c["params_total"]:>11,} {c["macs_total"] / 1e9:>8.1f} {mac_ratio:>10.2f} '
-                  f'{body_ratio:>12.2f} {secs[name] / frames:>8.3f} {speedup:>9.2f} {speedup / mac_ratio:>19.2f}')
+                  f'{body_ratio:>12.2f} {blocked_ratio:>10.2f} {secs[name] / frames:>8.3f} {speedup:>9.2f} '
+                  f'{speedup / mac_ratio:>19.2f}')
             rows.append({'arch': arch, 'engine': engine, 'frames': frames, 'ratio': name,
                          'params': c['params_total'], 'GMACs': c['macs_total'] / 1e9, 'MAC ratio': mac_ratio,
-                         'MAC ratio (no SPyNet)': body_ratio, 's/frame': secs[name] / frames,
-                         'speed-up': speedup, 'speed-up / MAC ratio': speedup / mac_ratio})
+                         'MAC ratio (no SPyNet)': body_ratio, f'MAC ratio ({block}-channel blocks)': blocked_ratio,
+                         's/frame': secs[name] / frames, 'speed-up': speedup,
+                         'speed-up / MAC ratio': speedup / mac_ratio,
+                         'speed-up / blocked MAC ratio': speedup / blocked_ratio})
         print(f'({MAC_CONVENTION.format(h=h, w=w)})')
     if args.out:
         device = args.device.split(':')[0]
@@ -165,7 +204,10 @@ def main() -> None:
                   f'{datetime.date.today()}. {layout}, '
                   f'round_to {args.round_to}, fastest of {args.repeats} interleaved runs.\n'
                   f'MAC ratio: dense / pruned MACs of the timed clip (every frame\'s body, SPyNet on frames - 1 '
-                  f'pairs both ways); GMACs: {MAC_CONVENTION.format(h=h, w=w)}. Regenerate: '
+                  f'pairs both ways); GMACs: {MAC_CONVENTION.format(h=h, w=w)}. Blocked MAC ratio: the same with '
+                  f'each conv\'s output channels rounded up to the {simd_width()} float lanes oneDNN computes them in '
+                  f'on this CPU (a 33-filter conv costs what a 48-filter one does), the most its kernels can give at '
+                  f'these widths. Regenerate: '
                   f'`.venv/bin/python benchmarks/prune_speed.py {" ".join(sys.argv[1:])}`.')
         stem = f'prune_speed_{device}' + ('_onnxruntime' if onnxruntime else '') + ('' if args.dtype == 'float32' else f'_{args.dtype}') + (
             '_graph' if args.cuda_graph else '') + ('' if args.round_to == 1 else f'_round{args.round_to}')

@@ -8,7 +8,10 @@ PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 stamp=.venv/.ssl-mm-setup
 want=$(cat requirements.lock pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && .venv/bin/python -c 'import ssl_mm.models' 2>/dev/null; then
+# The stamp is written only after the import check below passed; finding the packages (not
+# importing torch and MMagic, ~5 s) is enough to tell the venv is still there.
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && .venv/bin/python -c \
+    'import importlib.util as u, sys; sys.exit(not all(map(u.find_spec, ["ssl_mm", "torch", "mmagic", "dvc"])))' 2>/dev/null; then
     exit 0
 fi
 
