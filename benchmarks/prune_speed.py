@@ -71,11 +71,16 @@ class CudaGraphReplay(torch.nn.Module):
         return self.out
 
 
+def cpu_isa() -> str:
+    """The CPU's widest vector extension: AVX-512, AVX2 or 'no AVX2'."""
+    cpuinfo = Path('/proc/cpuinfo').read_text() if Path('/proc/cpuinfo').exists() else ''
+    return 'AVX-512' if ' avx512f' in cpuinfo else 'AVX2' if ' avx2' in cpuinfo else 'no AVX2'
+
+
 def simd_width() -> int:
     """float32 lanes of the CPU's widest vector unit: oneDNN computes a convolution's output
     channels in blocks of this many (16 with AVX-512, 8 with AVX2)."""
-    cpuinfo = Path('/proc/cpuinfo').read_text() if Path('/proc/cpuinfo').exists() else ''
-    return 16 if ' avx512f' in cpuinfo else 8
+    return 16 if cpu_isa() == 'AVX-512' else 8
 
 
 @torch.inference_mode()
@@ -107,9 +112,7 @@ def machine(device: str, threads: int) -> str:
     """One line naming what the numbers were measured on (they only compare within a machine)."""
     if device.startswith('cuda'):
         return f'{torch.cuda.get_device_name(device)}, CUDA {torch.version.cuda}'
-    cpuinfo = Path('/proc/cpuinfo').read_text() if Path('/proc/cpuinfo').exists() else ''
-    isa = 'AVX-512' if ' avx512f' in cpuinfo else 'AVX2' if ' avx2' in cpuinfo else 'no AVX2'
-    return f'{cpu_name()} ({isa}), {threads} threads'
+    return f'{cpu_name()} ({cpu_isa()}), {threads} threads'
 
 
 def write_results(rows: list[dict], out: Path, stem: str, header: str) -> None:
@@ -146,7 +149,7 @@ def main() -> None:
         keep_freed_memory_for_reuse()
     onnx_dir = tempfile.TemporaryDirectory(prefix='prune-speed-onnx-')  # exported graphs, deleted at exit
 
-    dtype = getattr(torch, args.dtype)
+    dtype, block = getattr(torch, args.dtype), simd_width()
     engine = 'onnxruntime' if onnxruntime else 'pytorch CUDA graph' if args.cuda_graph else 'pytorch eager'
     rows = []
     for arch in args.archs:
@@ -158,8 +161,8 @@ def main() -> None:
         models.update({f'{r:g}': prune(dense, round_kept(dense, pick_pruned(dense, r), args.round_to))
                        for r in args.ratios})
         cost = {name: complexity(m, (h, w)) for name, m in models.items()}
-        block = simd_width()
-        blocked = {name: blocked_macs(m, (h, w), block) for name, m in models.items()}
+        # oneDNN's output-channel blocks bound the CPU kernels only: no such column for CUDA.
+        blocked = {name: blocked_macs(m, (h, w), block) for name, m in models.items()} if args.device == 'cpu' else {}
         if onnxruntime:  # exported during latencies' warm-up run, so not timed
             models = {k: OnnxRuntimeNet(m, onnx_dir.name, args.threads) for k, m in models.items()}
         elif args.device == 'cpu' and not args.plain:
@@ -185,17 +188,17 @@ def main() -> None:
             c = cost[name]
             mac_ratio = clip_macs['dense'] / clip_macs[name]
             body_ratio = cost['dense']['macs_total_without_spynet'] / c['macs_total_without_spynet']
-            blocked_ratio = clip_blocked['dense'] / clip_blocked[name]
+            blocked_ratio = clip_blocked['dense'] / clip_blocked[name] if blocked else float('nan')
             speedup = secs['dense'] / secs[name]
             print(f'{name:>6} {c["params_total"]:>11,} {c["macs_total"] / 1e9:>8.1f} {mac_ratio:>10.2f} '
                   f'{body_ratio:>12.2f} {blocked_ratio:>10.2f} {secs[name] / frames:>8.3f} {speedup:>9.2f} '
                   f'{speedup / mac_ratio:>19.2f}')
+            bound = {f'MAC ratio ({block}-channel blocks)': blocked_ratio} if blocked else {}
             rows.append({'arch': arch, 'engine': engine, 'frames': frames, 'ratio': name,
                          'params': c['params_total'], 'GMACs': c['macs_total'] / 1e9, 'MAC ratio': mac_ratio,
-                         'MAC ratio (no SPyNet)': body_ratio, f'MAC ratio ({block}-channel blocks)': blocked_ratio,
-                         's/frame': secs[name] / frames, 'speed-up': speedup,
-                         'speed-up / MAC ratio': speedup / mac_ratio,
-                         'speed-up / blocked MAC ratio': speedup / blocked_ratio})
+                         'MAC ratio (no SPyNet)': body_ratio, **bound, 's/frame': secs[name] / frames,
+                         'speed-up': speedup, 'speed-up / MAC ratio': speedup / mac_ratio,
+                         **({'speed-up / blocked MAC ratio': speedup / blocked_ratio} if blocked else {})})
         print(f'({MAC_CONVENTION.format(h=h, w=w)})')
     if args.out:
         device = args.device.split(':')[0]
@@ -204,10 +207,11 @@ def main() -> None:
                   f'{datetime.date.today()}. {layout}, '
                   f'round_to {args.round_to}, fastest of {args.repeats} interleaved runs.\n'
                   f'MAC ratio: dense / pruned MACs of the timed clip (every frame\'s body, SPyNet on frames - 1 '
-                  f'pairs both ways); GMACs: {MAC_CONVENTION.format(h=h, w=w)}. Blocked MAC ratio: the same with '
-                  f'each conv\'s output channels rounded up to the {simd_width()} float lanes oneDNN computes them in '
-                  f'on this CPU (a 33-filter conv costs what a 48-filter one does), the most its kernels can give at '
-                  f'these widths. Regenerate: '
+                  f'pairs both ways); GMACs: {MAC_CONVENTION.format(h=h, w=w)}. '
+                  + (f'Blocked MAC ratio: the same with each conv\'s output channels rounded up to the {block} float '
+                     f'lanes oneDNN computes them in on this CPU (a 33-filter conv costs what a 48-filter one does), '
+                     f'the most its kernels can give at these widths. ' if args.device == 'cpu' else '')
+                  + f'Regenerate: '
                   f'`.venv/bin/python benchmarks/prune_speed.py {" ".join(sys.argv[1:])}`.')
         stem = f'prune_speed_{device}' + ('_onnxruntime' if onnxruntime else '') + ('' if args.dtype == 'float32' else f'_{args.dtype}') + (
             '_graph' if args.cuda_graph else '') + ('' if args.round_to == 1 else f'_round{args.round_to}')

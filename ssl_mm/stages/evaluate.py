@@ -77,8 +77,9 @@ def score_sets(upscalers: dict, degradation: str, params: dict, out: Path) -> di
 
 
 def log_result(metrics: dict, own: str, cost: dict, out: Path) -> None:
-    """Write ``out``/cost.json, and log the result run's metrics: the network's own under flat names (``vid4_bi_psnr_y``, ``gmacs``)
-    that the MLflow UI charts, the others of its cell prefixed with their name; ``out`` as artifacts."""
+    """Write ``out``/cost.json and log the result run: the network's own metrics under the flat
+    names the MLflow UI charts (``vid4_bi_psnr_y``, ``gmacs``), the other networks' of its cell
+    prefixed with their name, and ``out`` as artifacts."""
     mlflow.log_metrics({**{f'{s}_{k}': v for s, values in metrics[own].items() for k, v in values.items()}, **cost})
     for other in set(metrics) - {own, 'protocols'}:
         mlflow.log_metrics({f'{other}.{s}_{k}': v for s, values in metrics[other].items() for k, v in values.items()})

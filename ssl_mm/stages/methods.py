@@ -154,10 +154,10 @@ class AuthorsModel:
     converted and scored beside this run's models by the ``evaluate_authors`` stage."""
     name: str
     degradation: str          # the LR it was trained on, and is scored on (bi | bd)
-    method = AUTHORS
 
-    def stage_name(self, stage: str = 'evaluate') -> str:
-        return f'{stage}_authors@{self.name}'
+    def stage_name(self) -> str:
+        """dvc.yaml's name of its stage (``evaluate_authors@<name>``), also its MLflow run's."""
+        return f'evaluate_authors@{self.name}'
 
     @property
     def dir(self) -> Path:
