@@ -13,5 +13,7 @@ optim_wrapper = dict(
     optimizer=dict(lr=1e-3),
     paramwise_cfg=dict(custom_keys={'spynet': dict(lr_mult=0.125), 'act_scale': dict(lr_mult=5.0)}))
 custom_hooks = [dict(type='SSLRegularizationHook', ratio=0.5, step=0.005, ceiling=0.1,
-                     update_interval=5, stabilize_iters=100)]
+                     update_interval=5, stabilize_iters=100),
+                # SPyNet frozen: flows shared with the other stages of the seed (ssl_mm/models/flow_cache.py)
+                dict(type='SharedFrozenSpyNetFlowsHook')]
 train_cfg = dict(max_iters=200)

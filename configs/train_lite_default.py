@@ -4,3 +4,4 @@
 _base_ = ['./train_dense_default.py']
 
 model = dict(train_cfg=dict(fix_iter=10**9))
+custom_hooks = [dict(type='SharedFrozenSpyNetFlowsHook')]  # so its flows come from ssl_mm/models/flow_cache.py

@@ -110,7 +110,7 @@ def test_every_protocol_has_a_test_set_loader():
 def test_flow_cache_gives_the_same_output_and_is_keyed_by_spynet_and_input(real_lr_clip, tmp_path):
     import torch
 
-    from ssl_mm.eval.flow_cache import cache_flows
+    from ssl_mm.models.flow_cache import cache_flows
     torch.manual_seed(0)
     net = SSLBasicVSRNet(8, 1).eval()
     with torch.no_grad():

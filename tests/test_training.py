@@ -7,7 +7,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from ssl_mm.errors import ArgumentError
+from ssl_mm.errors import ArgumentError, ParamsError
 from ssl_mm.pruning import SparsityOptimWrapper, final_pruned_set, load_network, prune, save_network
 from ssl_mm.pruning.regularization import STATE_KEY
 
@@ -90,3 +90,46 @@ def test_sparsity_hook_without_its_optim_wrapper_is_a_one_line_config_error(repo
     with pytest.raises(ArgumentError, match="optim_wrapper='OptimWrapper' cannot add the penalty: .*"
                                             "set optim_wrapper.type='SparsityOptimWrapper'"):
         runner.train()
+
+
+def _finetune_cfg(repo, data_root, work_dir, max_iters, hooks):
+    cfg = Config.fromfile(str(repo / 'configs' / 'finetune_default.py'))
+    cfg.work_dir = str(work_dir)
+    cfg.train_dataloader.dataset.data_root = str(data_root)
+    cfg.train_cfg.max_iters = max_iters
+    cfg.default_hooks.checkpoint.interval = max_iters
+    cfg.custom_hooks = hooks
+    return cfg
+
+
+def test_shared_frozen_spynet_flows_train_bit_identically_from_the_cache(repo, frames_dataset, tmp_path):
+    """The default profile's sparsify/finetune/lite stages share their frozen SPyNet's flows: a
+    stage that finds its batches' flows cached trains to the very same weights without running
+    SPyNet once."""
+    cache = tmp_path / 'flows'
+    hook = [dict(type='SharedFrozenSpyNetFlowsHook', cache_dir=str(cache))]
+
+    def train(name, hooks, max_iters=4):
+        runner = Runner.from_cfg(_finetune_cfg(repo, frames_dataset, tmp_path / name, max_iters, hooks))
+        calls = []
+        runner.model.generator.spynet.register_forward_hook(lambda *_: calls.append(1))
+        runner.train()
+        return runner.model.generator.state_dict(), len(calls)
+
+    plain, plain_calls = train('plain', [])
+    filled, filled_calls = train('fills', hook)
+    files = sorted(cache.rglob('*.pt'))
+    reused, reused_calls = train('reuses', hook)
+    assert plain_calls == filled_calls > 0 and len(files) == 4  # one entry per iteration's batch
+    assert reused_calls == 0 and sorted(cache.rglob('*.pt')) == files
+    for weights in (filled, reused):
+        assert all(torch.equal(weights[k], plain[k]) for k in plain)
+    # A longer run computes only its new batches' flows.
+    _, longer_calls = train('longer', hook, max_iters=6)
+    assert longer_calls == 2 * plain_calls // 4 and len(list(cache.rglob('*.pt'))) == 6
+
+    # A SPyNet that trains would make the cache key stale: refused in one line.
+    cfg = _finetune_cfg(repo, frames_dataset, tmp_path / 'trains_spynet', 4, hook)
+    cfg.model.train_cfg.fix_iter = 2
+    with pytest.raises(ParamsError, match=r'fix_iter=2 < max_iters=4: remove the hook or raise fix_iter'):
+        Runner.from_cfg(cfg).train()

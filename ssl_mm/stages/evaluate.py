@@ -6,7 +6,7 @@ cell's MLflow *result* run (flat metric names, the cell as params) that the MLfl
 
 A cell scores the sets of evaluate.sets with its own degradation's LR (bi: *_bi and REDS4, bd:
 *_bd). Sets that are not available are recorded as such. SPyNet flows are shared through a cache
-(``ssl_mm.eval.flow_cache``): the networks of one seed share the dense model's SPyNet."""
+(``ssl_mm.models.flow_cache``): the networks of one seed share the dense model's SPyNet."""
 import json
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from ..errors import DataError, named_as
 from ..eval import PROTOCOLS
 from ..eval.benchmark_sets import degradation_of, load_test_set
 from ..eval.evaluate import bicubic_upscaler, evaluate, network_upscaler, write_results
-from ..eval.flow_cache import cache_flows
+from ..models.flow_cache import cache_flows
 from ..flops import complexity
 from ..pruning import load_network
 from ..runtime import for_cpu_inference, keep_freed_memory_for_reuse
