@@ -17,8 +17,8 @@ from ..errors import DataError, named_as
 from ..eval import PROTOCOLS
 from ..eval.benchmark_sets import degradation_of, load_test_set
 from ..eval.evaluate import bicubic_upscaler, evaluate, network_upscaler, write_results
-from ..models.flow_cache import cache_flows
 from ..flops import complexity
+from ..models.flow_cache import cache_flows
 from ..pruning import load_network
 from ..runtime import for_cpu_inference, keep_freed_memory_for_reuse
 from ..tracking import stage_run
