@@ -57,6 +57,12 @@ def cache_flows(net: torch.nn.Module, cache_dir: str | Path = FLOW_CACHE) -> tor
     return net
 
 
+def uncache_flows(net: torch.nn.Module) -> torch.nn.Module:
+    """``net`` computing its flows again (undoes ``cache_flows``)."""
+    net.__dict__.pop('compute_flow', None)
+    return net
+
+
 @HOOKS.register_module()
 class SharedFrozenSpyNetFlowsHook(Hook):
     """Training with SPyNet frozen throughout (``fix_iter >= max_iters``): read its flows from the
@@ -73,3 +79,8 @@ class SharedFrozenSpyNetFlowsHook(Hook):
                               f'model.train_cfg.fix_iter={editor.fix_iter} < max_iters={runner.max_iters}: '
                               f'remove the hook or raise fix_iter')
         cache_flows(editor.generator, self.cache_dir)
+
+    def after_train(self, runner) -> None:
+        # The trained network is timed next (CPU speed-up): the cache would hide SPyNet's cost.
+        editor = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        uncache_flows(editor.generator)
