@@ -14,15 +14,23 @@ from ssl_mm.pruning import SparsityOptimWrapper, final_pruned_set, load_network,
 from ssl_mm.pruning.regularization import STATE_KEY
 
 
-def _cfg(repo, data_root, work_dir, max_iters):
-    cfg = Config.fromfile(str(repo / 'configs' / 'sparsify_default.py'))
+def _stage_cfg(repo, config, data_root, work_dir, max_iters, hooks):
+    """A default-profile stage config on the test's frames: ``max_iters`` iterations, one
+    checkpoint at the end, ``hooks`` as its custom hooks."""
+    cfg = Config.fromfile(str(repo / 'configs' / config))
     cfg.work_dir = str(work_dir)
     cfg.train_dataloader.dataset.data_root = str(data_root)
-    cfg.train_dataloader.dataset.data_prefix = dict(img='BDx4', gt='GT')
     cfg.train_cfg.max_iters = max_iters
     cfg.default_hooks.checkpoint.interval = max_iters
-    cfg.custom_hooks = [dict(type='SSLRegularizationHook', ratio=0.5, step=0.05, ceiling=0.2,
-                             update_interval=2, stabilize_iters=max_iters, interval=5)]
+    cfg.custom_hooks = hooks
+    return cfg
+
+
+def _cfg(repo, data_root, work_dir, max_iters):
+    cfg = _stage_cfg(repo, 'sparsify_default.py', data_root, work_dir, max_iters,
+                     [dict(type='SSLRegularizationHook', ratio=0.5, step=0.05, ceiling=0.2,
+                           update_interval=2, stabilize_iters=max_iters, interval=5)])
+    cfg.train_dataloader.dataset.data_prefix = dict(img='BDx4', gt='GT')
     return cfg
 
 
@@ -94,16 +102,6 @@ def test_sparsity_hook_without_its_optim_wrapper_is_a_one_line_config_error(repo
         runner.train()
 
 
-def _finetune_cfg(repo, data_root, work_dir, max_iters, hooks):
-    cfg = Config.fromfile(str(repo / 'configs' / 'finetune_default.py'))
-    cfg.work_dir = str(work_dir)
-    cfg.train_dataloader.dataset.data_root = str(data_root)
-    cfg.train_cfg.max_iters = max_iters
-    cfg.default_hooks.checkpoint.interval = max_iters
-    cfg.custom_hooks = hooks
-    return cfg
-
-
 def test_shared_frozen_spynet_flows_train_bit_identically_from_the_cache(repo, frames_dataset, tmp_path):
     """The default profile's sparsify/finetune/lite stages share their frozen SPyNet's flows: a
     stage that finds its batches' flows cached trains to the very same weights without running
@@ -112,7 +110,7 @@ def test_shared_frozen_spynet_flows_train_bit_identically_from_the_cache(repo, f
     hook = [dict(type='SharedFrozenSpyNetFlowsHook', cache_dir=str(cache))]
 
     def train(name, hooks, max_iters=4, lambda_tf=0.0):
-        cfg = _finetune_cfg(repo, frames_dataset, tmp_path / name, max_iters, hooks)
+        cfg = _stage_cfg(repo, 'finetune_default.py', frames_dataset, tmp_path / name, max_iters, hooks)
         cfg.model.lambda_tf = lambda_tf
         runner = Runner.from_cfg(cfg)
         editor, calls = runner.model, []
@@ -145,7 +143,7 @@ def test_shared_frozen_spynet_flows_train_bit_identically_from_the_cache(repo, f
     assert longer_calls == 2 * plain_calls // 4 and len(list(cache.rglob('*.pt'))) == 6
 
     # A SPyNet that trains would make the cache key stale: refused in one line.
-    cfg = _finetune_cfg(repo, frames_dataset, tmp_path / 'trains_spynet', 4, hook)
+    cfg = _stage_cfg(repo, 'finetune_default.py', frames_dataset, tmp_path / 'trains_spynet', 4, hook)
     cfg.model.train_cfg.fix_iter = 2
     with pytest.raises(ParamsError, match=r'fix_iter=2 < max_iters=4: remove the hook or raise fix_iter'):
         Runner.from_cfg(cfg).train()
