@@ -17,6 +17,13 @@ def is_rank_zero() -> bool:
     return int(os.environ.get('RANK', os.environ.get('SLURM_PROCID', '0'))) == 0
 
 
+def editor_of(runner) -> nn.Module:
+    """The MMagic editor a runner trains, without its distributed wrapper (DDP under torchrun)."""
+    from mmengine.model import is_model_wrapper  # here: tracking and reports import this module, and not mmengine
+
+    return runner.model.module if is_model_wrapper(runner.model) else runner.model
+
+
 def keep_freed_memory_for_reuse() -> bool:
     """Ask glibc to keep freed large blocks instead of returning them to the OS.
 

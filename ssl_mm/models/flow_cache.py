@@ -20,11 +20,11 @@ from pathlib import Path
 
 import torch
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
 from ..errors import ParamsError
 from ..io import atomic_path
+from ..runtime import editor_of
 
 FLOW_CACHE = Path('work_dirs') / 'flow_cache'
 
@@ -78,12 +78,8 @@ class SharedFrozenSpyNetFlowsHook(Hook):
     def __init__(self, cache_dir: str | Path = FLOW_CACHE):
         self.cache_dir = cache_dir
 
-    @staticmethod
-    def _editor(runner):
-        return runner.model.module if is_model_wrapper(runner.model) else runner.model
-
     def before_train(self, runner) -> None:  # after the checkpoint is loaded, so the key is its SPyNet
-        editor = self._editor(runner)
+        editor = editor_of(runner)
         if editor.fix_iter < runner.max_iters:
             raise ParamsError(f'{type(self).__name__} needs SPyNet frozen for the whole run, but '
                               f'model.train_cfg.fix_iter={editor.fix_iter} < max_iters={runner.max_iters}: '
@@ -93,5 +89,5 @@ class SharedFrozenSpyNetFlowsHook(Hook):
 
     def after_train(self, runner) -> None:
         # The trained network is timed next (CPU speed-up): the cache would hide SPyNet's cost.
-        for net in _networks(self._editor(runner)):
+        for net in _networks(editor_of(runner)):
             uncache_flows(net)

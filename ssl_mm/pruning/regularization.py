@@ -29,11 +29,10 @@ from typing import Callable
 import torch
 from mmagic.registry import HOOKS, OPTIM_WRAPPERS
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper
-from torch import nn
 
 from ..errors import ArgumentError, CheckpointError
+from ..runtime import editor_of
 from .contract import PrunableNetwork
 from .groups import ScaleGroup, check_criterion, check_ratio, pick_pruned, scale_groups
 
@@ -138,13 +137,6 @@ class SparsityOptimWrapper(OptimWrapper):
         super().step(**kwargs)
 
 
-def unwrap_generator(model: nn.Module) -> nn.Module:
-    """The SSL network inside a runner's model (DDP wrapper and MMagic editor removed)."""
-    if is_model_wrapper(model):
-        model = model.module
-    return getattr(model, 'generator', model)
-
-
 @HOOKS.register_module()
 class SSLRegularizationHook(Hook):
     """Picks the units to penalise, drives the penalty schedule, and checkpoints the picked set.
@@ -214,7 +206,7 @@ class SSLRegularizationHook(Hook):
         Args:
             runner (Runner): the training runner.
         """
-        net = unwrap_generator(runner.model)
+        net = editor_of(runner).generator
         groups = scale_groups(net)
         device = groups[0].scale.device
         if self.picked is None:

@@ -20,13 +20,13 @@ from mmengine.config import Config
 from mmengine.dist import master_only
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 from ..data.degradations import LR_DIRS
 from ..errors import ParamsError, exit_on_user_error
 from ..io import atomic_path, trusted_local_checkpoints
 from ..params import PARAMS_FILE, load_params  # noqa: F401  (stages import it from here)
+from ..runtime import editor_of
 from .datasets import train_meta_file
 
 TRAIN_SETS = {'reds': '_base_/datasets/reds.py', 'vimeo90k': '_base_/datasets/vimeo90k.py'}  # paper profile
@@ -185,11 +185,6 @@ def run_training(cfg: Config, work: Path, load_from: str | Path | None = None,
     if runner.val_loop is not None and runner.message_hub.get_info('last_val_iter') != runner.iter:
         runner.val()
     return runner
-
-
-def editor_of(runner: Runner) -> torch.nn.Module:
-    """The MMagic editor inside the runner's model (DDP wrapper removed)."""
-    return runner.model.module if is_model_wrapper(runner.model) else runner.model
 
 
 def generator_of(runner: Runner) -> torch.nn.Module:
