@@ -228,7 +228,8 @@ def parser() -> argparse.ArgumentParser:
                                    "model_prune_optimization.pt before finetuning: kept index lists + state_dict, "
                                    "BasicSR names) into a network config, an MMagic config and a checkpoint that "
                                    "every other command, MMagic's init_model and the pipeline load. Their pickled "
-                                   "network object is skipped: BasicSR need not be installed.")
+                                   "network object becomes an inert stand-in (no code in the file runs): BasicSR "
+                                   "need not be installed.")
     p.add_argument('checkpoint', metavar='AUTHORS_CHECKPOINT', help='their model_prune_final.pt (a local file)')
     p.add_argument('--out', required=True, help='output folder')
     p.add_argument('--name', default='authors', help='file name stem (default %(default)s)')

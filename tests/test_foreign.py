@@ -2,6 +2,7 @@
 built here in each project's own format (random weights, saved as that project saves them),
 converted, and checked to compute what the original network computes; and the train_dense
 stage using one (``init_from`` with ``iters: 0``), with one-line errors for a URL or a misfit."""
+import contextlib
 import os
 import re
 import shutil
@@ -11,12 +12,14 @@ import sys
 import pytest
 import torch
 import yaml
+from crafted import Payload
 from mmagic.models.editors.basicvsr.basicvsr_net import BasicVSRNet
 
 from ssl_mm.errors import CheckpointError
 from ssl_mm.models import SSLBasicVSRNet
 from ssl_mm.models.foreign import ACTIVATIONS, load_foreign, local_file, read_foreign
 from ssl_mm.pruning import load_network
+from ssl_mm.safe_checkpoint import load_checkpoint
 
 
 def _randomise(net: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
@@ -56,8 +59,8 @@ def test_mmagic_checkpoint_converts_exactly(tmp_path, real_lr_clip):
     path = tmp_path / 'basicvsr_mmagic.pth'
     torch.save({'meta': {'mmagic_version': '1.2.0', 'iter': 300000},
                 'state_dict': {f'generator.{k}': v for k, v in mmagic_net.state_dict().items()}}, path)
-    state, origin = read_foreign(path)
-    assert origin == 'mmagic'
+    state, origin, activation = read_foreign(path)
+    assert (origin, activation) == ('mmagic', 'leaky_relu')
     ours = SSLBasicVSRNet(16, 2, hr_channels=64, act_cfg=ACTIVATIONS['leaky_relu'])
     load_foreign(ours, state, path).eval()
     assert _outputs_equal(ours, mmagic_net, real_lr_clip) <= 1e-5
@@ -71,8 +74,8 @@ def test_ssl_authors_checkpoint_converts_exactly(tmp_path, real_lr_clip):
     assert {'upconv1.weight', 'upconv2.act_scale', 'spynet.basic_module.5.basic_module.8.bias'} <= set(basicsr)
     path = tmp_path / 'BasicVSR-SSL-bi-unpruned.pth'
     torch.save({'params': basicsr}, path)
-    state, origin = read_foreign(path)
-    assert origin == 'ssl_authors'
+    state, origin, activation = read_foreign(path)
+    assert (origin, activation) == ('ssl_authors', 'relu')
     ours = load_foreign(SSLBasicVSRNet(16, 2, hr_channels=16, act_cfg=ACTIVATIONS['relu']), state, path).eval()
     assert _outputs_equal(ours, authors, real_lr_clip) <= 1e-5
 
@@ -85,7 +88,7 @@ def test_foreign_checkpoint_errors_name_the_file_and_the_fix(tmp_path):
         local_file(str(tmp_path / 'missing.pth'), 'train_dense.init_from')
     path = tmp_path / 'narrow.pth'
     torch.save({'state_dict': {f'generator.{k}': v for k, v in BasicVSRNet(16, 2).state_dict().items()}}, path)
-    state, _ = read_foreign(path)
+    state, *_ = read_foreign(path)
     with pytest.raises(CheckpointError, match=r'narrow.pth does not fit the configured network \(.* is \(16, '):
         load_foreign(SSLBasicVSRNet(32, 2, hr_channels=64), state, path)
     other = tmp_path / 'other.pth'
@@ -120,51 +123,87 @@ def test_train_dense_uses_an_authors_checkpoint_as_the_dense_model(repo, prepare
     assert _outputs_equal(net, authors, real_lr_clip) <= 1e-5
     written = (root / 'models' / 'dense' / 'bi-seed0' / 'dense.pth').read_bytes()
 
+    marker = tmp_path / 'pwned'
+    torch.save({'params': _basicsr_state(authors), 'model': Payload(os.system, f'touch {marker}')},
+               tmp_path / 'crafted.pth')
     for dense_params, fragment in [
             (dict(init_from='https://example.org/BasicVSR-SSL-bi-unpruned.pth'), 'is a URL'),
             (dict(init_from=str(tmp_path / 'unpruned.pth'), spynet_pretrained=str(tmp_path / 'no_spynet.pth')),
-             'no_spynet.pth: file not found')]:
+             'no_spynet.pth: file not found'),
+            (dict(init_from=str(tmp_path / 'crafted.pth'), spynet_pretrained=None), 'crafted.pth: refused'),
+            (dict(init_from=None, iters=1, spynet_pretrained=str(tmp_path / 'crafted.pth')), 'crafted.pth: refused')]:
         result = stage(**dense_params)
         assert result.returncode == 2 and fragment in result.stderr, result.stderr[-3000:]
         assert len([line for line in result.stderr.splitlines() if line.startswith('error: ')]) == 1
         assert (root / 'models' / 'dense' / 'bi-seed0' / 'dense.pth').read_bytes() == written  # nothing overwritten
+    assert not marker.exists()  # no code in the crafted file ran
 
 
 # ---------------------------------------------------------------- the authors' pruned checkpoint
-STANDIN_ARCH = 'class BasicVSR(__import__("torch").nn.Module):\n    pass\n'
+# Their pickled network: a BasicSR class with torch.nn submodules, from a module that is not
+# importable where the file is read.
+BASICSR_ARCH = ('import torch\n\n\nclass BasicVSR(torch.nn.Module):\n    def __init__(self):\n'
+                '        super().__init__()\n        self.fusion = torch.nn.Conv2d(2, 2, 1)\n'
+                '        self.lrelu = torch.nn.LeakyReLU(0.1)\n')
 
 
-def _permute_units(state: dict, producer: str, consumer: str, group: int, gen: torch.Generator) -> torch.Tensor:
+def _permute_units(state: dict, producer: str, consumer: str, group: int, gen: torch.Generator | None) -> torch.Tensor:
     """Reorder ``producer``'s output units (``group`` filters each) and ``consumer``'s matching
-    input channels alike: the function is unchanged, the order is the authors' score order."""
+    input channels alike (``gen`` None: keep their order): the function is unchanged."""
     weight = state[f'{producer}.weight']
-    order = torch.randperm(weight.shape[0] // group, generator=gen)
+    units = weight.shape[0] // group
+    order = torch.arange(units) if gen is None else torch.randperm(units, generator=gen)
     rows = (order.view(-1, 1) * group + torch.arange(group)).flatten()
     state[f'{producer}.weight'], state[f'{producer}.bias'] = weight[rows], state[f'{producer}.bias'][rows]
     state[f'{consumer}.weight'] = state[f'{consumer}.weight'][:, order]  # after a pixel shuffle, unit u is channel u
     return order
 
 
-def _authors_pruned_checkpoint(pruned: SSLBasicVSRNet, path, tmp_path, final: bool = True) -> None:
+@contextlib.contextmanager
+def _basicsr_network(tmp_path):
+    """An instance of a BasicSR network class while its module is importable (pickling needs
+    it); afterwards it is gone, as where the file is read."""
+    package = tmp_path / 'basicsr' / 'archs'
+    package.mkdir(parents=True)
+    (tmp_path / 'basicsr' / '__init__.py').write_text('')
+    (package / '__init__.py').write_text('')
+    (package / 'basicvsr_arch.py').write_text(BASICSR_ARCH)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        from basicsr.archs.basicvsr_arch import BasicVSR
+        yield BasicVSR()
+    finally:
+        sys.path.remove(str(tmp_path))
+        for name in [m for m in sys.modules if m == 'basicsr' or m.startswith('basicsr.')]:
+            del sys.modules[name]
+        shutil.rmtree(tmp_path / 'basicsr')
+
+
+def _authors_pruned_checkpoint(pruned: SSLBasicVSRNet, path, tmp_path, final: bool = True,
+                               lists: str = 'sorted') -> None:
     """``pruned`` saved as the authors' pruner saves it (their Pruner._save_model, under DDP):
-    BasicSR names with ``module.``, scales folded into sliced weights, kept lists in score order
-    (shuffled here) with the head's and each block's inner channels reordered to match, the
-    residual writes applied through sorted lists, and the pickled network object itself, whose
-    class cannot be imported where the file is read. ``final=False``: the V2 file before
-    finetuning, each conv2 at full width with its masked scale."""
+    BasicSR names with ``module.``, scales folded into sliced weights, and their pickled network
+    object. The kept lists are picked in score order (shuffled here) and then, as their
+    ``get_kept_filter_channel`` does in place before every V2/V3 slice, sorted: the weights follow
+    ascending channel order and the saved lists are sorted. ``lists='shuffled'``: a hand-made
+    file (not their pruner's output) whose lists were left in score order, with each block's and
+    the head's inner channels reordered to match; the importer must convert it alike.
+    ``final=False``: the V2 file before finetuning, each conv2 at full width with its masked scale."""
     gen = torch.Generator().manual_seed(3)
+    shuffled = gen if lists == 'shuffled' else None
     state = {k: v.clone() for k, v in _basicsr_state(pruned).items() if not k.endswith(('act_scale', 'act_scale_pre'))}
     kept, kept_pre, full = {}, {}, pruned.mid_channels
 
-    def score_order(indices: list[int]) -> list[int]:
-        return [indices[i] for i in torch.randperm(len(indices), generator=gen)]
+    def picked(indices: list[int]) -> list[int]:
+        in_score_order = [indices[i] for i in torch.randperm(len(indices), generator=gen)]
+        return in_score_order if shuffled else sorted(in_score_order)  # their kept_filter.sort()
 
     for name, block in pruned.residual_blocks():
         theirs = name.replace('_resblocks', '_trunk')
-        order = _permute_units(state, f'{theirs}.conv1', f'{theirs}.conv2', 1, gen)
+        order = _permute_units(state, f'{theirs}.conv1', f'{theirs}.conv2', 1, shuffled)
         kept[f'{theirs}.conv1'] = [int(i) for i in order]  # any units of the 64 will do: only the count is read
-        kept_pre[f'{theirs}.conv1'] = score_order(block.in_idx.tolist())
-        kept[f'{theirs}.conv2'] = score_order(block.out_idx.tolist())
+        kept_pre[f'{theirs}.conv1'] = picked(block.in_idx.tolist())
+        kept[f'{theirs}.conv2'] = picked(block.out_idx.tolist())
         if not final:
             weight, bias = state[f'{theirs}.conv2.weight'], state[f'{theirs}.conv2.bias']
             wide_w, wide_b = torch.randn(full, *weight.shape[1:], generator=gen), torch.randn(full, generator=gen)
@@ -175,26 +214,24 @@ def _authors_pruned_checkpoint(pruned: SSLBasicVSRNet, path, tmp_path, final: bo
                           f'{theirs}.conv2.act_scale': scale.view(1, -1, 1, 1)})
     for producer, consumer, group in (('fusion', 'upconv1', 1), ('upconv1', 'upconv2', 4), ('upconv2', 'conv_hr', 4),
                                       ('conv_hr', 'conv_last', 1)):
-        kept[producer] = [int(i) for i in _permute_units(state, producer, consumer, group, gen)]
-    sys.path.insert(0, str(tmp_path))
-    (tmp_path / 'basicsr_standin_arch.py').write_text(STANDIN_ARCH)
-    import basicsr_standin_arch
-    torch.save({'pruned_wg': {}, 'kept_wg': {f'module.{k}': v for k, v in kept.items()}, 'pruned_wg_pre': {},
-                'kept_wg_pre': {f'module.{k}': v for k, v in kept_pre.items()},
-                'model': basicsr_standin_arch.BasicVSR(), 'state_dict': {f'module.{k}': v for k, v in state.items()}}, path)
-    sys.path.remove(str(tmp_path))
-    del sys.modules['basicsr_standin_arch']  # BasicSR is not installed where the file is read
+        kept[producer] = [int(i) for i in _permute_units(state, producer, consumer, group, shuffled)]
+    with _basicsr_network(tmp_path) as network:
+        torch.save({'pruned_wg': {}, 'kept_wg': {f'module.{k}': v for k, v in kept.items()}, 'pruned_wg_pre': {},
+                    'kept_wg_pre': {f'module.{k}': v for k, v in kept_pre.items()}, 'model': network,
+                    'state_dict': {f'module.{k}': v for k, v in state.items()}}, path)
 
 
-@pytest.mark.parametrize('final', [True, False], ids=['model_prune_final', 'model_prune_optimization'])
-def test_authors_pruned_checkpoint_converts_exactly(tmp_path, real_lr_clip, final):
+@pytest.mark.parametrize('final, lists', [(True, 'sorted'), (False, 'sorted'), (True, 'shuffled')],
+                         ids=['model_prune_final', 'model_prune_optimization', 'hand_made_unsorted_lists'])
+def test_authors_pruned_checkpoint_converts_exactly(tmp_path, real_lr_clip, final, lists):
     from ssl_mm.flops import complexity
     from ssl_mm.models.authors_pruned import authors_pruned_network
     from ssl_mm.pruning import pick_pruned, prune
     sparsified = _randomise(SSLBasicVSRNet(16, 2, hr_channels=64, act_cfg=ACTIVATIONS['relu']), seed=4)
     pruned = prune(sparsified, pick_pruned(sparsified, 0.5)).eval()
     path = tmp_path / 'model_prune_final.pt'
-    _authors_pruned_checkpoint(pruned, path, tmp_path, final)
+    _authors_pruned_checkpoint(pruned, path, tmp_path, final, lists)
+    assert 'basicsr.archs.basicvsr_arch.BasicVSR' in torch.serialization.get_unsafe_globals_in_checkpoint(path)
     converted = authors_pruned_network(path)
     assert converted.arch == pruned.arch  # same widths, ReLU, 64-unit HR branch
     assert complexity(converted) == complexity(pruned)
@@ -275,10 +312,18 @@ def test_evaluate_authors_stage_scores_their_checkpoint_beside_ours(repo, prepar
     assert row['embedded_bd'] == 'not run'  # no BD model of theirs was named
 
     written = (out / 'metrics.json').read_bytes()
+    marker = tmp_path / 'pwned'
+    crafted = tmp_path / 'crafted' / 'model_prune_final.pt'
+    crafted.parent.mkdir()
+    torch.save({**load_checkpoint(path), 'model': Payload(os.system, f'touch {marker}')}, crafted)
+    params['authors']['checkpoints']['crafted'] = {'path': str(crafted), 'degradation': 'bi'}
+    (root / 'params.yaml').write_text(yaml.safe_dump(params))
     path.write_bytes(path.read_bytes()[:1000])  # a truncated download
     for name, fragment in (('vimeo', "authors.checkpoints has no entry 'vimeo'"),
-                           ('reds', 'model_prune_final.pt: not a readable checkpoint')):
+                           ('reds', 'model_prune_final.pt: not a readable checkpoint'),
+                           ('crafted', 'model_prune_final.pt: refused: the file asks for the Python global posix.system')):
         result = stage(name)
         assert result.returncode == 2 and fragment in result.stderr, result.stderr[-3000:]
         assert len([line for line in result.stderr.splitlines() if line.startswith('error: ')]) == 1
     assert (out / 'metrics.json').read_bytes() == written  # nothing overwritten
+    assert not marker.exists() and not (root / 'metrics' / 'eval' / 'ssl_authors' / 'crafted').exists()

@@ -9,24 +9,27 @@ What their pruner saves (``Pruner._save_model``): ``{'pruned_wg', 'kept_wg', 'pr
 * ``state_dict``: BasicSR names, scales already folded into the sliced weights (the final "V3"
   model). A ``model_prune_optimization.pt`` ("V2", before finetuning) still has each residual
   ``conv2`` at full width with its masked scale; both load.
-* The lists are in ascending score order, not sorted. Weights were sliced in that order, but
-  their network gathers and scatters the hidden state with *sorted* lists (its V3 forward and
-  ``test_prune_l1.py``), and so does the converted model (``in_idx`` / ``out_idx``): it computes
-  what the authors' released model computes.
-* ``model`` is their pickled network (BasicSR classes). It is not needed: a stand-in takes its
-  place while the file is read, so BasicSR need not be installed.
+* The lists are sorted. Their ``get_kept_filter_channel`` (``basicsr/pruner/utils.py``) ends
+  with ``kept_filter.sort(); kept_chl.sort()``, in place, on the very lists stored in ``kept_wg``
+  / ``kept_wg_pre``, before every V2 and V3 slice: the weights are sliced in ascending channel
+  order and the saved lists are sorted, so the file is consistent (conv2 writes the channels its
+  dense model wrote). The converted model gathers and scatters the hidden state with those lists
+  (``in_idx`` / ``out_idx``), sorted once more here so that a hand-made file with the same
+  weights but unsorted lists converts alike.
+* ``model`` is their pickled network (BasicSR classes). It is not needed: the allow-list loader
+  (:mod:`ssl_mm.safe_checkpoint`) puts an inert stand-in in its place, so no code in the file
+  runs and BasicSR need not be installed.
 """
 from __future__ import annotations
 
-import pickle
 import re
-import types
 from pathlib import Path
 
 import torch
 
 from ..errors import CheckpointError
 from ..pruning.checkpoint import state_mismatch
+from ..safe_checkpoint import load_checkpoint
 from .foreign import ACTIVATIONS, basicsr_name
 from .ssl_basicvsr_net import SSL_ONLY, SSLBasicVSRNet
 
@@ -36,38 +39,10 @@ HEAD = {'fusion': 'fusion', 'upconv1': 'upsample1.upsample_conv', 'upconv2': 'up
 HR_CHANNELS = 64  # their upconv2 / conv_hr are hard-coded to 64 units (basicvsr_arch.py)
 
 
-class _StandIn:
-    """Takes the place of a pickled network (or any class that cannot be imported here)."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        pass
-
-    def __setstate__(self, state) -> None:
-        pass
-
-
-class _NetworksSkipped(pickle.Unpickler):
-    def find_class(self, module: str, name: str):
-        try:
-            found = super().find_class(module, name)
-        except (ImportError, AttributeError):
-            return _StandIn
-        return _StandIn if isinstance(found, type) and issubclass(found, torch.nn.Module) else found
-
-
-# torch.load's pickle_module: the zip format uses Unpickler, the legacy format load as well.
-_PICKLE = types.ModuleType('pickle_networks_skipped')
-_PICKLE.Unpickler, _PICKLE.load = _NetworksSkipped, lambda f, **kw: _NetworksSkipped(f, **kw).load()
-
-
 def read_checkpoint(path: Path) -> tuple[dict, dict, dict]:
     """(state_dict, kept_wg, kept_wg_pre) of the file, ``module.`` prefixes removed."""
-    try:
-        # A file the user named; its tensors and index lists load, its network objects do not.
-        checkpoint = torch.load(path, map_location='cpu', weights_only=False, pickle_module=_PICKLE)
-    except Exception as err:
-        raise CheckpointError(f'{path}: not a readable checkpoint ({type(err).__name__}); it is corrupt or '
-                              f'truncated: fetch it again') from None
+    # Its tensors and index lists load; its pickled network becomes an inert stand-in.
+    checkpoint = load_checkpoint(path)
     if not isinstance(checkpoint, dict) or not all(isinstance(checkpoint.get(k), dict) for k in REQUIRED):
         raise CheckpointError(f'{path}: not an SSL-authors pruned checkpoint (a dict with {", ".join(REQUIRED)}); '
                               f'pass their model_prune_final.pt')

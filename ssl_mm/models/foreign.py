@@ -5,13 +5,16 @@ section 1.1):
   MMagic's model zoo ships it; trained with LeakyReLU(0.1);
 * **the SSL authors**: an unpruned SSL-BasicVSR (``*-SSL-*-unpruned.pth``, BasicSR's format:
   ``params``, ``*_trunk``, ``upconv*``, SPyNet Sequential indices 0/2/4/6/8, scales shaped
-  (1, C, 1, 1)); trained with ReLU.
+  (1, C, 1, 1)); trained with ReLU;
+* **ssl-mm itself**: a dense model a ``train_dense`` stage wrote (``models/dense/*/dense.pth``),
+  MMagic's layout with the activation it was trained with in its ``meta``.
+
+Every file is opened by the allow-list loader (:mod:`ssl_mm.safe_checkpoint`): no code in it runs.
 
 Nothing is downloaded: a URL gets an error saying where the file must go.
 """
 from __future__ import annotations
 
-import pickle
 import re
 from pathlib import Path
 
@@ -19,6 +22,7 @@ import torch
 
 from ..errors import CheckpointError
 from ..pruning.checkpoint import state_mismatch
+from ..safe_checkpoint import load_checkpoint
 from .ssl_basicvsr_net import DEFAULT_ACT, SSL_ONLY
 
 ACTIVATIONS = {'leaky_relu': DEFAULT_ACT, 'relu': dict(type='ReLU')}
@@ -39,17 +43,6 @@ def local_file(path: str, key: str) -> Path:
     return Path(path)
 
 
-def _load(path: Path) -> dict:
-    try:
-        return torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError:
-        # Zoo checkpoints may carry pickled metadata; the user named this file to start from.
-        return torch.load(path, map_location='cpu', weights_only=False)
-    except Exception as err:
-        raise CheckpointError(f'{path}: not a readable checkpoint ({type(err).__name__}); it is corrupt or '
-                              f'truncated: fetch it again') from None
-
-
 def basicsr_name(name: str) -> str:
     """ssl-mm's (MMagic's) name of a parameter of the authors' BasicSR SSL-BasicVSR."""
     name = re.sub(r'^(backward|forward)_trunk\.', r'\1_resblocks.', name)
@@ -58,21 +51,25 @@ def basicsr_name(name: str) -> str:
                   lambda m: f'{m[1]}{int(m[2]) // 2}.conv.', name)
 
 
-def read_foreign(path: Path) -> tuple[dict[str, torch.Tensor], str]:
-    """The network weights of an MMagic or SSL-authors checkpoint in ssl-mm's names, and their
-    origin (a key of ORIGIN_ACTIVATION)."""
-    checkpoint = _load(path)
+def read_foreign(path: Path) -> tuple[dict[str, torch.Tensor], str, str]:
+    """The network weights of an MMagic, SSL-authors or ssl-mm dense checkpoint in ssl-mm's names,
+    their origin and the activation (a key of ACTIVATIONS) they were trained with."""
+    checkpoint = load_checkpoint(path)  # a user's file: weights-only, its pickled metadata inert
     if isinstance(checkpoint, dict) and isinstance(checkpoint.get('params'), dict):  # BasicSR
         state = {basicsr_name(k): (v.flatten() if k.endswith(('act_scale', 'act_scale_pre')) else v)
                  for k, v in checkpoint['params'].items()}
-        return state, 'ssl_authors'
+        return state, 'ssl_authors', ORIGIN_ACTIVATION['ssl_authors']
     if isinstance(checkpoint, dict) and isinstance(checkpoint.get('state_dict'), dict):
         state = {k.removeprefix('generator.'): v for k, v in checkpoint['state_dict'].items()
                  if k.startswith('generator.')}
+        meta = checkpoint.get('meta')
+        own = isinstance(meta, dict) and meta.get('stage') == 'train_dense' and meta.get('activation') in ACTIVATIONS
+        if state and own:
+            return state, 'ssl_mm', meta['activation']
         if state:
-            return state, 'mmagic'
-    raise CheckpointError(f'{path}: neither an MMagic BasicVSR checkpoint (state_dict with generator.* keys) nor '
-                          f'an SSL-authors one (BasicSR params): pass one of those')
+            return state, 'mmagic', ORIGIN_ACTIVATION['mmagic']
+    raise CheckpointError(f'{path}: neither an MMagic BasicVSR checkpoint (state_dict with generator.* keys), an '
+                          f'SSL-authors one (BasicSR params) nor an ssl-mm dense.pth: pass one of those')
 
 
 def load_foreign(net: torch.nn.Module, state: dict[str, torch.Tensor], path: Path) -> torch.nn.Module:

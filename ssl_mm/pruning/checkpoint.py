@@ -14,6 +14,7 @@ from mmengine.config import Config
 from ..errors import CheckpointError
 from ..io import atomic_path
 from ..models.ssl_basicvsr_net import SSLBasicVSRNet
+from ..safe_checkpoint import load_checkpoint
 
 
 def model_config(model: SSLBasicVSRNet) -> dict:
@@ -70,12 +71,7 @@ def load_network(cfg_path: str | os.PathLike, ckpt_path: str | os.PathLike,
         if not Path(path).is_file():
             raise CheckpointError(f'{path}: network file missing; run the pipeline stage that writes it (dvc repro)')
     model = MODELS.build(network_config(Config.fromfile(str(cfg_path)), cfg_path))
-    try:
-        # Only tensors and plain types inside: the safe loader suffices.
-        checkpoint = torch.load(ckpt_path, map_location=map_location, weights_only=True)
-    except Exception as err:  # truncated zip, bad pickle, not a checkpoint at all
-        raise CheckpointError(f'{ckpt_path}: not a readable checkpoint ({type(err).__name__}); it is corrupt or '
-                              f'truncated: re-run the stage that wrote it') from None
+    checkpoint = load_checkpoint(ckpt_path, map_location)  # also a user's file (ssl-mm infer/prune/export)
     state = checkpoint.get('state_dict', checkpoint)
     state = {k.removeprefix('generator.'): v for k, v in state.items()}
     mismatch = state_mismatch(model, state)

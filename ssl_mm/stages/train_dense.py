@@ -9,6 +9,7 @@ is saved with the network, and every later stage builds from the saved config.
 and HR head alike) until its MACs match the SSL-pruned network's at ratio R, for SSL's whole
 budget (dense + sparsify + finetune iterations), with the dense model's SPyNet."""
 import json
+from pathlib import Path
 
 import mlflow
 import pandas as pd
@@ -17,8 +18,9 @@ from mmengine.config import Config
 
 from ..flops import cost_against_dense, macs_per_frame
 from ..io import atomic_path
-from ..models.foreign import ACTIVATIONS, ORIGIN_ACTIVATION, load_foreign, local_file, read_foreign
+from ..models.foreign import ACTIVATIONS, load_foreign, local_file, read_foreign
 from ..pruning.checkpoint import load_network, save_network
+from ..safe_checkpoint import tensors_only_copy
 from ..tracking import stage_run
 from .common import (
     CURVE_COLUMNS,
@@ -62,16 +64,18 @@ def lite_generator(generator: dict, target_macs: float) -> dict:
 def starting_point(cfg: Config, p: dict) -> tuple[dict, object | None]:
     """Apply train_dense's activation and SPyNet weights to ``cfg``'s generator; returns what was
     used (for the metrics) and the converted ``init_from`` network, if any."""
-    net, origin, used = None, None, {}
+    net, origin, trained_with, used = None, None, 'relu', {}
     if p['init_from']:
         path = local_file(p['init_from'], 'train_dense.init_from')
-        state, origin = read_foreign(path)
+        state, origin, trained_with = read_foreign(path)
         used.update(init_from=str(path), init_origin=origin)
-    activation = ORIGIN_ACTIVATION.get(origin, 'relu') if p['activation'] == 'auto' else p['activation']
+    activation = trained_with if p['activation'] == 'auto' else p['activation']
     cfg.model.generator.act_cfg = ACTIVATIONS[activation]
     used['activation'] = activation
     if p['spynet_pretrained']:
-        cfg.model.generator.spynet_pretrained = str(local_file(p['spynet_pretrained'], 'train_dense.spynet_pretrained'))
+        # MMagic's SPyNet opens its file with mmengine's loader: give it a tensors-only copy.
+        spynet = local_file(p['spynet_pretrained'], 'train_dense.spynet_pretrained')
+        cfg.model.generator.spynet_pretrained = str(tensors_only_copy(spynet, Path('work_dirs') / 'inputs'))
     if origin is not None:
         net = load_foreign(MODELS.build(cfg.model.generator.to_dict()), state, path)
     return used, net
