@@ -5,6 +5,7 @@
   ssl-mm prune   CONFIG CHECKPOINT --ratio R --out DIR   prune a network physically
   ssl-mm export  CONFIG CHECKPOINT --onnx FILE    ONNX export, checked against PyTorch
   ssl-mm import  AUTHORS_CHECKPOINT --out DIR     the SSL authors' pruned model_prune_final.pt as a pair
+  ssl-mm tracking sync                            log to MLflow what a failed tracking server missed
 
 CONFIG/CHECKPOINT: a pair written by the pipeline (``models/<method>/<name>.py|.pth``), its
 ``<name>_mmagic.py``, or an MMagic BasicVSR config and checkpoint. Bad input gets one line
@@ -165,6 +166,14 @@ def import_command(args) -> None:
           f'{cost["params_total"]:,}, GMACs/frame {cost["macs_total"] / 1e9:.2f}')
 
 
+def tracking_sync(args) -> None:
+    from .params import load_params
+    from .tracking_sync import sync
+    counts = sync(load_params())
+    print(f"tracking sync: {counts['logged']} record(s) logged, {counts['already_logged']} already logged, "
+          f"{counts['closed_as_failed']} run(s) left RUNNING marked FAILED")
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog='ssl-mm', description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = root.add_subparsers(dest='command', required=True)
@@ -235,6 +244,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('--name', default='authors', help='file name stem (default %(default)s)')
     p.add_argument('--lr-size', type=int, nargs=2, default=[180, 320], metavar=('H', 'W'))
     p.set_defaults(run=import_command)
+
+    p = sub.add_parser('tracking', help='MLflow: log what a failed tracking server missed',
+                       description='Run from the repository root, against the store MLFLOW_TRACKING_URI names '
+                                   '(else mlflow.db).')
+    p.add_argument('action', choices=['sync'],
+                   help="sync: log every DVC metrics record that no finished run carries (once: a second sync "
+                        "logs nothing), and mark runs a failure left RUNNING as FAILED")
+    p.set_defaults(run=tracking_sync)
     return root
 
 

@@ -10,6 +10,13 @@ The experiment is tagged as a model-training experiment (``mlflow.experimentKind
 "Model training" mode (sidebar switch) or the link carries ``?workflowType=machine_learning``:
 ``http://127.0.0.1:5000/#/experiments/<id>/runs?workflowType=machine_learning``.
 
+Tracking never costs work. A tracking server is checked when a stage starts, with bounded HTTP
+timeouts and retries (``STARTUP_HTTP``): an unreachable or failing one is named in one line within
+seconds, before anything is written. During the stage, logging is best-effort (:data:`tracked`):
+if the server stops answering, the stage warns once, in one line, stops calling it, and finishes
+its work; DVC's metrics files stay the record, and ``ssl-mm tracking sync``
+(:mod:`ssl_mm.tracking_sync`) re-logs whatever MLflow missed.
+
 DVC runs every stage in its own process, so the parent run id is kept in
 ``work_dirs/mlflow_pipeline_run`` while the pipeline runs; the ``report`` stage (the last) closes
 it, and the next ``dvc repro`` opens a new one. Each stage run logs only its own params group,
@@ -18,9 +25,13 @@ so re-running a stage never hits MLflow's write-once params.
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
+import logging
 import os
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Iterator
@@ -34,6 +45,16 @@ from .errors import TrackingError
 from .runtime import is_rank_zero
 
 EXPERIMENT = 'ssl-mm'
+RECORD_TAG = 'dvc_record_md5'  # the digest of the DVC metrics file(s) a run logged: what `tracking sync` checks
+
+# MLflow's HTTP defaults retry 7 times with backoff (about 4 minutes per call against a dead server).
+# The start-up check gives up within ~12 s (two tries of at most 5 s); a stage's later calls within
+# ~35 s, once: after a failure the stage stops tracking. A user's own MLFLOW_HTTP_* settings win
+# during the stage, not for the start-up check.
+_HTTP = ('MLFLOW_HTTP_REQUEST_MAX_RETRIES', 'MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR', 'MLFLOW_HTTP_REQUEST_BACKOFF_JITTER',
+         'MLFLOW_HTTP_REQUEST_TIMEOUT')
+STARTUP_HTTP = dict(zip(_HTTP, ('1', '1', '0', '5')))
+STAGE_HTTP = dict(zip(_HTTP, ('2', '1', '0', '10')))
 
 
 # MLflow 3's experiment kind: 'custom_model_development' ("Machine learning": runs table) or
@@ -53,43 +74,74 @@ def _redacted(uri: str) -> str:
     return re.sub(r'^([a-zA-Z][\w+.-]*://[^/:@]*):[^/@]*@', r'\1:***@', uri)
 
 
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def setup(root: Path = Path('.')) -> str:
     """Point MLflow at ``MLFLOW_TRACKING_URI`` when set, else at the repository's local store;
-    returns the experiment id (created on first use, tagged for the training-runs view)."""
+    returns the experiment id (created on first use, tagged for the training-runs view). A store
+    that cannot be used is named in one line (:class:`TrackingError`) within seconds."""
     root = root.resolve()
     remote = os.environ.get('MLFLOW_TRACKING_URI', '').strip()
     uri = remote or tracking_uri(root)
     try:
-        if not remote and (root / 'mlflow.db').exists() and not (root / 'mlflow.db').is_file():
-            # MLflow would retry opening it for about 100 s before giving up
-            raise IsADirectoryError('not a file')
-        mlflow.set_tracking_uri(uri)
-        if not remote:
-            # set_tracking_uri also exports MLFLOW_TRACKING_URI for subprocesses: undone for the
-            # local store, or a `dvc repro` started from this process (another repository root)
-            # would take this store for a team server and track into it.
-            os.environ.pop('MLFLOW_TRACKING_URI', None)
-        experiment = mlflow.get_experiment_by_name(EXPERIMENT)
-        if experiment is None:
-            # Local store: artifacts next to mlflow.db. A tracking server (or any store given by
-            # MLFLOW_TRACKING_URI) chooses its own artifact root (proxied or object storage).
-            location = None if remote else (root / 'mlruns').as_uri()
-            return mlflow.create_experiment(EXPERIMENT, artifact_location=location,
-                                            tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
-        if EXPERIMENT_KIND_TAG not in experiment.tags:  # created before the tag, or by hand
-            MlflowClient().set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
-        return experiment.experiment_id
+        with _environment(STARTUP_HTTP):
+            return _open_experiment(root, remote, uri)
+    except TrackingError:
+        raise
     except Exception as err:  # sqlite/alembic/HTTP errors: name the store and the fix
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else ''
-        if remote:
-            first_line = first_line.replace(remote, _redacted(remote))
-        cause = f'{type(err).__name__}: {first_line}'
-        if remote:
-            raise TrackingError(f'MLFLOW_TRACKING_URI={_redacted(remote)}: MLflow tracking store not usable ({cause}); '
-                                f'start the server or fix the URI, or unset MLFLOW_TRACKING_URI to track '
-                                f'into {root / "mlflow.db"}') from err
-        raise TrackingError(f'{root / "mlflow.db"}: MLflow store not usable ({cause}); '
-                            f'make {root} writable, or delete the file to start a new store') from err
+        raise _unusable(root, remote, err) from err
+
+
+def _open_experiment(root: Path, remote: str, uri: str) -> str:
+    """The experiment id in the store at ``uri`` (created on first use)."""
+    if not remote and (root / 'mlflow.db').exists() and not (root / 'mlflow.db').is_file():
+        # MLflow would retry opening it for about 100 s before giving up
+        raise IsADirectoryError('not a file')
+    mlflow.set_tracking_uri(uri)
+    if not remote:
+        # set_tracking_uri also exports MLFLOW_TRACKING_URI for subprocesses: undone for the
+        # local store, or a `dvc repro` started from this process (another repository root)
+        # would take this store for a team server and track into it.
+        os.environ.pop('MLFLOW_TRACKING_URI', None)
+    experiment = mlflow.get_experiment_by_name(EXPERIMENT)
+    if experiment is None:
+        # Local store: artifacts next to mlflow.db. A tracking server (or any store given by
+        # MLFLOW_TRACKING_URI) chooses its own artifact root (proxied or object storage).
+        location = None if remote else (root / 'mlruns').as_uri()
+        return mlflow.create_experiment(EXPERIMENT, artifact_location=location,
+                                        tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
+    if EXPERIMENT_KIND_TAG not in experiment.tags:  # created before the tag, or by hand
+        MlflowClient().set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+    return experiment.experiment_id
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else ''
+
+
+def _unusable(root: Path, remote: str, err: Exception) -> TrackingError:
+    first_line = _first_line(err)
+    if remote:
+        first_line = first_line.replace(remote, _redacted(remote))
+    cause = f'{type(err).__name__}: {first_line}'
+    if remote:
+        return TrackingError(f'MLFLOW_TRACKING_URI={_redacted(remote)}: MLflow tracking store not usable ({cause}); '
+                             f'start the server or fix the URI, or unset MLFLOW_TRACKING_URI to track '
+                             f'into {root / "mlflow.db"}')
+    return TrackingError(f'{root / "mlflow.db"}: MLflow store not usable ({cause}); '
+                         f'make {root} writable, or delete the file to start a new store')
 
 
 def git_commit(root: Path = Path('.')) -> str:
@@ -132,17 +184,90 @@ def _pipeline_run(root: Path, experiment_id: str, tags: dict[str, str]) -> str:
 @contextlib.contextmanager
 def stage_run(stage: str, params: dict, tags: dict[str, str], root: Path = Path('.')) -> Iterator[mlflow.ActiveRun]:
     """A nested MLflow run for one stage, under the pipeline's parent run (``None`` on the
-    non-zero ranks of a distributed stage: only rank 0 tracks)."""
+    non-zero ranks of a distributed stage: only rank 0 tracks). Opening it is the start-up check
+    (one line, bounded wait); once open, every call through :data:`tracked` is best-effort."""
     if not is_rank_zero():
         yield None
         return
     experiment_id = setup(root)
     tags = {'git_commit': git_commit(root), **{k: str(v) for k, v in tags.items()}}
-    parent = _pipeline_run(root.resolve(), experiment_id, tags)
-    with mlflow.start_run(experiment_id=experiment_id, run_name=stage, parent_run_id=parent,
-                          tags={**tags, 'stage': stage}) as run:
-        mlflow.log_params(flatten(params))
+    try:
+        with _environment(STARTUP_HTTP):
+            parent = _pipeline_run(root.resolve(), experiment_id, tags)
+            run = mlflow.start_run(experiment_id=experiment_id, run_name=stage, parent_run_id=parent,
+                                   tags={**tags, 'stage': stage})
+    except Exception as err:
+        raise _unusable(root.resolve(), os.environ.get('MLFLOW_TRACKING_URI', '').strip(), err) from err
+    for key, value in STAGE_HTTP.items():
+        os.environ.setdefault(key, value)
+    logging.getLogger('urllib3').setLevel(logging.ERROR)  # its retry warnings: the one line below says it
+    try:
+        tracked.log_params(flatten(params))
         yield run
+    except KeyboardInterrupt:
+        tracked.end_run('KILLED')
+        raise
+    except BaseException:
+        tracked.end_run('FAILED')
+        raise
+    tracked.end_run()
+
+
+class _BestEffort:
+    """MLflow's fluent API (``tracked.log_metrics(...)``), best-effort: the first call that fails
+    prints one warning line and every later call of the process is skipped, so a tracking server
+    that dies costs a stage one bounded wait (``STAGE_HTTP``) and none of its work."""
+
+    def __init__(self) -> None:
+        self.failed: Exception | None = None
+
+    def __getattr__(self, name: str):
+        function = getattr(mlflow, name)
+
+        @functools.wraps(function)
+        def call(*args, **kwargs):
+            if self.failed is not None:
+                return None
+            try:
+                return function(*args, **kwargs)
+            except Exception as err:  # HTTP, SQL, or anything else of the store's
+                self.failed = err
+                uri = _redacted(mlflow.get_tracking_uri())
+                print(f'warning: MLflow tracking at {uri} failed ({type(err).__name__}: {_first_line(err)[:200]}); '
+                      'this stage goes on untracked and keeps its results: once the store is back, run '
+                      '`ssl-mm tracking sync` to log what it missed', file=sys.stderr, flush=True)
+                return None
+        return call
+
+
+tracked = _BestEffort()
+
+
+def numeric(metrics: dict, prefix: str = '') -> dict[str, float]:
+    """The numbers of ``metrics`` (nested dicts flattened to ``a.b`` names), as MLflow metrics."""
+    out = {}
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            out.update(numeric(value, f'{prefix}{key}.'))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[f'{prefix}{key}'] = float(value)
+    return out
+
+
+def record_digest(*files: Path) -> str:
+    """The digest of the DVC record ``files`` (metrics JSONs a stage wrote)."""
+    digest = hashlib.md5()
+    for path in files:
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()
+
+
+def log_record(metrics: dict[str, float], *files: Path) -> None:
+    """Log ``metrics`` to the stage's run and tag it with the digest of the DVC record ``files``
+    they come from (already written): ``ssl-mm tracking sync`` re-logs any record that no
+    finished run carries."""
+    tracked.log_metrics(metrics)
+    tracked.set_tag(RECORD_TAG, record_digest(*files))
 
 
 def finish_pipeline_run(root: Path = Path('.')) -> None:
@@ -171,11 +296,11 @@ class MLflowActiveRunBackend(BaseVisBackend):
 
     def add_config(self, config, **kwargs) -> None:
         if mlflow.active_run():
-            mlflow.log_text(config.pretty_text, 'config.py')
+            tracked.log_text(config.pretty_text, 'config.py')
 
     def add_scalar(self, name, value, step=0, **kwargs) -> None:
         self.add_scalars({name: value}, step)
 
     def add_scalars(self, scalar_dict, step=0, file_path=None, **kwargs) -> None:
         if mlflow.active_run():
-            mlflow.log_metrics({k: float(v) for k, v in scalar_dict.items()}, step=step)
+            tracked.log_metrics({k: float(v) for k, v in scalar_dict.items()}, step=step)

@@ -1,4 +1,5 @@
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -168,14 +169,94 @@ def test_runs_go_to_the_tracking_server_named_by_MLFLOW_TRACKING_URI(tmp_path, m
     assert sorted(p.name for p in work.iterdir()) == ['work_dirs']  # no mlflow.db, no mlruns/
 
 
-def test_unreachable_tracking_server_is_named_in_one_line(tmp_path, monkeypatch):
-    port = free_port()  # nothing listens there
-    monkeypatch.setenv('MLFLOW_TRACKING_URI', f'http://ci:s3cret@127.0.0.1:{port}')
-    monkeypatch.setenv('MLFLOW_HTTP_REQUEST_MAX_RETRIES', '0')
-    monkeypatch.setenv('MLFLOW_HTTP_REQUEST_TIMEOUT', '5')
-    monkeypatch.setenv('NO_PROXY', '127.0.0.1,localhost')
-    with pytest.raises(TrackingError, match=rf'^MLFLOW_TRACKING_URI=http://ci:\*\*\*@127.0.0.1:{port}: MLflow tracking '
-                                            r'store not usable \(.+\); start the server or fix the URI, or unset') as err:
-        setup(tmp_path)
+@pytest.mark.parametrize('server', ['nothing_listens', 'never_answers'])
+def test_unreachable_tracking_server_is_named_in_one_line_within_seconds(tmp_path, monkeypatch, server):
+    """MLflow's own HTTP defaults (7 retries with backoff: ~4 minutes) are not what the start-up
+    check waits: a refused connection and a server that accepts but never answers (the timeout
+    path) are both named in one line within 15 s."""
+    with socket.socket() as silent:
+        silent.bind(('127.0.0.1', 0))
+        if server == 'never_answers':
+            silent.listen(8)  # the kernel accepts connections; nothing ever reads or answers them
+        port = silent.getsockname()[1]
+        monkeypatch.setenv('MLFLOW_TRACKING_URI', f'http://ci:s3cret@127.0.0.1:{port}')
+        monkeypatch.setenv('NO_PROXY', '127.0.0.1,localhost')
+        start = time.monotonic()
+        with pytest.raises(TrackingError, match=rf'^MLFLOW_TRACKING_URI=http://ci:\*\*\*@127.0.0.1:{port}: MLflow '
+                                                r'tracking store not usable \(.+\); start the server or fix the URI, '
+                                                r'or unset') as err:
+            setup(tmp_path)
+        waited = time.monotonic() - start
+    print(f'start-up check, {server}: {waited:.1f} s')
+    assert waited <= 15, waited
     assert '\n' not in str(err.value) and 's3cret' not in str(err.value)
     assert not (tmp_path / 'mlflow.db').exists()
+    assert 'MLFLOW_HTTP_REQUEST_MAX_RETRIES' not in os.environ  # the bounds were for the check only
+
+
+def _train_dense(root: Path, log: Path, uri: str | None) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k != 'MLFLOW_TRACKING_URI'}
+    env.update(MPLBACKEND='Agg', NO_PROXY='127.0.0.1,localhost', **({'MLFLOW_TRACKING_URI': uri} if uri else {}))
+    with open(log, 'wb') as out:
+        return subprocess.Popen([sys.executable, '-m', 'ssl_mm.stages.train_dense', 'dense', '--seed', '0'], cwd=root,
+                                env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def test_a_tracking_server_that_dies_mid_stage_costs_no_work(tmp_path, prepared_dir, monkeypatch):
+    """A real ``mlflow server`` killed at iteration 20 of train_dense: the stage warns once, in
+    one line, finishes and exits 0 with weights equal to a run without any server; ``ssl-mm
+    tracking sync`` against the restarted server then logs its record once, and again nothing."""
+    import torch
+    from dvc_repo import make_repo
+
+    from ssl_mm.tracking import RECORD_TAG
+
+    def edit(params):
+        params['data'].update(prepared=str(prepared_dir), vid4_gt=None)
+        params['train_dense']['iters'] = 60
+
+    local, served = make_repo(tmp_path / 'local', edit), make_repo(tmp_path / 'served', edit)
+    start = time.monotonic()
+    assert _train_dense(local, tmp_path / 'local.log', None).wait(timeout=1800) == 0, (tmp_path / 'local.log').read_text()
+    untracked = time.monotonic() - start
+
+    server, db = tmp_path / 'server', tmp_path / 'server' / 'server.db'
+    server.mkdir()
+    log = tmp_path / 'served.log'
+    with mlflow_server(db, server / 'artifacts') as url:
+        start = time.monotonic()
+        stage = _train_dense(served, log, url)
+        while 'Iter(train) [20/60]' not in log.read_text():
+            assert stage.poll() is None, log.read_text()[-3000:]
+            time.sleep(0.2)
+    assert stage.wait(timeout=1800) == 0, log.read_text()[-3000:]  # the server is gone from here on
+    tracked_then_dead = time.monotonic() - start
+    print(f'train_dense: {untracked:.1f} s untracked, {tracked_then_dead:.1f} s with the server killed at iteration 20')
+    output = log.read_text()
+    warnings = [line for line in output.splitlines() if 'MLflow' in line and 'warning' in line.lower()]
+    assert len(warnings) == 1 and warnings[0].startswith('warning: MLflow tracking at http://127.0.0.1:'), output[-3000:]
+    assert 'ssl-mm tracking sync' in warnings[0] and 'Traceback' not in output
+    assert tracked_then_dead - untracked < 60  # one bounded wait, not MLflow's ~4 minutes per call
+    weights = [torch.load(root / 'models' / 'dense' / 'bi-seed0' / 'dense.pth', weights_only=True)['state_dict']
+               for root in (local, served)]
+    assert weights[0].keys() == weights[1].keys() and all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+    with mlflow_server(db, server / 'artifacts') as url:
+        monkeypatch.setenv('MLFLOW_TRACKING_URI', url)
+        monkeypatch.setenv('NO_PROXY', '127.0.0.1,localhost')
+        cli = [str(Path(sys.executable).parent / 'ssl-mm'), 'tracking', 'sync']
+        first = subprocess.run(cli, cwd=served, capture_output=True, text=True, timeout=600)
+        assert first.returncode == 0 and '1 record(s) logged, 0 already logged, 1 run(s) left RUNNING marked FAILED' \
+            in first.stdout, first.stdout + first.stderr[-3000:]
+        again = subprocess.run(cli, cwd=served, capture_output=True, text=True, timeout=600)
+        assert '0 record(s) logged, 1 already logged, 0 run(s)' in again.stdout, again.stdout + again.stderr[-3000:]
+        client = MlflowClient(url)
+        runs = client.search_runs([client.get_experiment_by_name('ssl-mm').experiment_id])
+        [synced] = [r for r in runs if RECORD_TAG in r.data.tags]
+        assert synced.info.run_name == 'train_dense@bi-0' and synced.info.status == 'FINISHED'
+        record = json.loads((served / 'metrics' / 'train' / 'dense' / 'bi-seed0.json').read_text())
+        assert synced.data.metrics['train_loss'] == pytest.approx(record['train_loss'])
+        [killed] = [r for r in runs if r.info.run_name == 'train_dense@bi-0' and r is not synced
+                    and r.info.run_id != synced.info.run_id]
+        assert killed.info.status == 'FAILED'
+

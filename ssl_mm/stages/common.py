@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-import mlflow
 import pandas as pd
 import torch
 from mmengine.config import Config
@@ -27,6 +26,7 @@ from ..errors import ParamsError, exit_on_user_error
 from ..io import atomic_path, trusted_local_checkpoints
 from ..params import PARAMS_FILE, load_params  # noqa: F401  (stages import it from here)
 from ..runtime import editor_of
+from ..tracking import log_record, numeric
 from .datasets import train_meta_file
 
 TRAIN_SETS = {'reds': '_base_/datasets/reds.py', 'vimeo90k': '_base_/datasets/vimeo90k.py'}  # paper profile
@@ -225,7 +225,7 @@ def record_training(runner: Runner, work: Path, metrics_path: Path, curve_path: 
     metrics = {**last_scalars(runner, 'train/loss', *scalars), 'iters': runner.max_iters, **(extra or {})}
     write_json(metrics_path, metrics)
     write_training_curve(work, curve_path)
-    mlflow.log_metrics({k: v for k, v in metrics.items() if isinstance(v, (int, float))})
+    log_record(numeric(metrics), metrics_path)
     return metrics
 
 

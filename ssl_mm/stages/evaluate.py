@@ -10,7 +10,6 @@ A cell scores the sets of evaluate.sets with its own degradation's LR (bi: *_bi 
 import json
 from pathlib import Path
 
-import mlflow
 import pandas as pd
 
 from ..errors import DataError, named_as
@@ -21,7 +20,7 @@ from ..flops import complexity
 from ..models.flow_cache import cache_flows
 from ..pruning import load_network
 from ..runtime import for_cpu_inference, keep_freed_memory_for_reuse
-from ..tracking import stage_run
+from ..tracking import log_record, stage_run, tracked
 from .common import PARAMS_FILE, load_params, run_stage, write_json
 from .datasets import ROOT_KEYS
 from .finetune import lambda_tf
@@ -76,15 +75,20 @@ def score_sets(upscalers: dict, degradation: str, params: dict, out: Path) -> di
     return metrics
 
 
-def log_result(metrics: dict, own: str, cost: dict, out: Path) -> None:
-    """Write ``out``/cost.json and log the result run: the network's own metrics under the flat
-    names the MLflow UI charts (``vid4_bi_psnr_y``, ``gmacs``), the other networks' of its cell
-    prefixed with their name, and ``out`` as artifacts."""
-    mlflow.log_metrics({**{f'{s}_{k}': v for s, values in metrics[own].items() for k, v in values.items()}, **cost})
+def result_metrics(metrics: dict, own: str, cost: dict) -> dict[str, float]:
+    """A result run's metrics: the network's own under the flat names the MLflow UI charts
+    (``vid4_bi_psnr_y``, ``gmacs``), the other networks' of its cell prefixed with their name."""
+    out = {**{f'{s}_{k}': v for s, values in metrics[own].items() for k, v in values.items()}, **cost}
     for other in set(metrics) - {own, 'protocols'}:
-        mlflow.log_metrics({f'{other}.{s}_{k}': v for s, values in metrics[other].items() for k, v in values.items()})
+        out.update({f'{other}.{s}_{k}': v for s, values in metrics[other].items() for k, v in values.items()})
+    return out
+
+
+def log_result(metrics: dict, own: str, cost: dict, out: Path) -> None:
+    """Write ``out``/cost.json and log the result run (:func:`result_metrics`, ``out`` as artifacts)."""
     write_json(out / 'cost.json', cost)
-    mlflow.log_artifacts(str(out), 'eval')
+    log_record(result_metrics(metrics, own, cost), out / 'metrics.json', out / 'cost.json')
+    tracked.log_artifacts(str(out), 'eval')
 
 
 def main() -> None:

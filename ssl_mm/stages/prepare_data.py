@@ -1,10 +1,9 @@
 """Stage prepare_data: embedded clips, Vid4 (when present) and checks of external sets."""
-import mlflow
 
 from ..data.prepare import prepare
 from ..errors import named_as
 from ..io import atomic_dir
-from ..tracking import stage_run
+from ..tracking import stage_run, tracked
 from .common import load_params, run_stage
 from .datasets import ROOT_KEYS
 
@@ -17,9 +16,9 @@ def main() -> None:
         with atomic_dir(data['prepared']) as out, named_as(**ROOT_KEYS):
             summary = prepare(out, vid4=data['vid4_gt'], reds=data['reds'], vimeo90k=data['vimeo90k'],
                               udm10=data['udm10'])
-        mlflow.log_dict(summary, 'summary.json')
+        tracked.log_dict(summary, 'summary.json')
         for name, entry in summary.items():
-            mlflow.set_tag(f'data.{name}', entry.get('skipped', 'prepared'))
+            tracked.set_tag(f'data.{name}', entry.get('skipped', 'prepared'))
 
 
 if __name__ == '__main__':

@@ -2,14 +2,13 @@
 re-ranking as the released code; L1-norm: the lowest weight-L1 filters of each layer of the
 dense model), fold the scales and slice the network; export it (MMagic config, ONNX); measure
 params, MACs and CPU latency against the dense network."""
-import mlflow
 import torch
 
 from ..errors import named_as
 from ..export import export_onnx
 from ..flops import cost_against_dense
 from ..pruning import final_pruned_set, kept_fraction, load_network, pick_pruned, prune, round_kept, save_network
-from ..tracking import stage_run
+from ..tracking import log_record, numeric, stage_run, tracked
 from .common import load_params, run_stage, write_json
 from .methods import METHODS, PRUNED, Cell, cell_argument, ratios_key
 
@@ -50,11 +49,8 @@ def main() -> None:
         write_json(cell.metrics('prune'), metrics)
         write_json(cell.metrics('kept_channels'), {'full': net.full_widths,
                                                    'kept': {**net.full_widths, **compact.arch['widths']}})
-        mlflow.log_metrics({'kept_unit_fraction': metrics['kept_unit_fraction'],
-                            'mac_ratio': metrics['mac_ratio'], 'cpu_speedup': metrics['cpu_speedup'],
-                            'pruned_params': metrics['model']['params_total'],
-                            'pruned_gmacs': metrics['model']['macs_total'] / 1e9})
-        mlflow.log_artifact(str(cell.network('pruned')) + '.py')
+        log_record(numeric(metrics), cell.metrics('prune'))
+        tracked.log_artifact(str(cell.network('pruned')) + '.py')
 
 
 if __name__ == '__main__':

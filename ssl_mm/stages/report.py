@@ -3,7 +3,6 @@ paper's), the figures and reports/README.md, all regenerated from the metrics an
 closes the pipeline's MLflow parent run."""
 from pathlib import Path
 
-import mlflow
 import torch
 
 from ..pruning import load_network
@@ -11,7 +10,7 @@ from ..reports import figures
 from ..reports.readme import write_readme
 from ..reports.results import collect
 from ..reports.tables import build_paper_table, write_paper_table
-from ..tracking import finish_pipeline_run, stage_run
+from ..tracking import finish_pipeline_run, stage_run, tracked
 from .common import load_params, run_stage
 from .methods import PRUNED, Cell, cells
 
@@ -44,7 +43,7 @@ def main() -> None:
         ]
         paths += [*made, write_readme(REPORTS, results, unavailable, params, made)]
         for path in paths:
-            mlflow.log_artifact(str(path), 'reports' if path.parent == REPORTS else 'reports/figures')
+            tracked.log_artifact(str(path), 'reports' if path.parent == REPORTS else 'reports/figures')
     finish_pipeline_run()
 
 

@@ -11,7 +11,6 @@ budget (dense + sparsify + finetune iterations), with the dense model's SPyNet."
 import json
 from pathlib import Path
 
-import mlflow
 import pandas as pd
 from mmagic.registry import MODELS
 from mmengine.config import Config
@@ -21,7 +20,7 @@ from ..io import atomic_path
 from ..models.foreign import ACTIVATIONS, load_foreign, local_file, read_foreign
 from ..pruning.checkpoint import load_network, save_network
 from ..safe_checkpoint import tensors_only_copy
-from ..tracking import stage_run
+from ..tracking import log_record, stage_run, tracked
 from .common import (
     CURVE_COLUMNS,
     configured_iters,
@@ -112,9 +111,10 @@ def main() -> None:
             if run is not None:
                 save_network(start, out.parent, out.name, meta=dict(stage='train_dense', seed=cell.seed, **used))
                 write_json(cell.metrics('train'), {'iters': 0, **used})
+                log_record({'iters': 0}, cell.metrics('train'))
                 with atomic_path(cell.curve('train')) as tmp:
                     pd.DataFrame(columns=['step', *CURVE_COLUMNS]).to_csv(tmp, index=False)
-                mlflow.log_artifact(f'{out}.py')
+                tracked.log_artifact(f'{out}.py')
             return
         init = save_network(start, work, 'init_from')[1] if start is not None else None
         runner = run_training(cfg, work, load_from=init, setup=share_dense_spynet if lite else None)
@@ -128,7 +128,7 @@ def main() -> None:
                                             params['speed']),
                          mid_channels=net.mid_channels, hr_channels=net.arch['hr_channels'])
         record_training(runner, work, cell.metrics('train'), cell.curve('train'), ('val/PSNR',), extra)
-        mlflow.log_artifact(f'{out}.py')
+        tracked.log_artifact(f'{out}.py')
 
 
 if __name__ == '__main__':
