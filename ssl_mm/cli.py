@@ -57,26 +57,57 @@ def read_input(path: Path) -> np.ndarray:
     raise DataError(f'{path}: not a frame folder or a video file ({", ".join(VIDEO_SUFFIXES)})')
 
 
+def check_output(out: Path, overwrite: bool) -> None:
+    """Refuse, before any work, an OUTPUT that could not be written or whose writing would lose
+    something: a folder named like a video, a file where frames go, an existing output without
+    ``--overwrite``, a folder that refuses writes."""
+    video = out.suffix.lower() in VIDEO_SUFFIXES
+    if video and out.is_dir():
+        raise DataError(f'{out}: is a folder, not a video file; choose another OUTPUT')
+    if not video and out.exists() and not out.is_dir():
+        raise DataError(f'{out}: exists as a file, and frames go to a folder; choose another OUTPUT (or a video name: '
+                        f'{", ".join(VIDEO_SUFFIXES)})')
+    if not overwrite and (out.is_file() or (out.is_dir() and any(out.iterdir()))):
+        raise DataError(f'{out}: exists{" and is not empty" if out.is_dir() else ""}; pass --overwrite to replace it '
+                        f'whole, or choose another OUTPUT')
+    parent = out.absolute().parent
+    for folder in (parent, out) if out.is_dir() else (parent,):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):  # root ignores permission bits: try a real write
+                pass
+        except OSError as err:
+            raise DataError(f'{out}: cannot write in {folder} ({err.strerror}); choose a writable OUTPUT') from None
+
+
 def write_output(frames, out: Path, fps: float) -> None:
-    """Frames (an iterator of (h, w, 3) uint8 RGB) to an mp4, or to ``%08d.png`` in a folder."""
+    """Frames (an iterator of (h, w, 3) uint8 RGB) to an mp4, or to ``%08d.png`` in a folder; both
+    written aside and moved into place whole (a folder replaces the old one: no stale frames)."""
     import cv2
     import numpy as np
-    if out.suffix.lower() in VIDEO_SUFFIXES:
-        import imageio_ffmpeg
-        out.parent.mkdir(parents=True, exist_ok=True)
-        writer = None
-        for frame in frames:
-            if writer is None:
-                writer = imageio_ffmpeg.write_frames(str(out), (frame.shape[1], frame.shape[0]), fps=fps,
-                                                     quality=8, macro_block_size=1)
-                writer.send(None)
-            writer.send(np.ascontiguousarray(frame))
-        if writer is not None:
-            writer.close()
-        return
-    out.mkdir(parents=True, exist_ok=True)
-    for i, frame in enumerate(frames):
-        cv2.imwrite(str(out / f'{i:08d}.png'), frame[:, :, ::-1])
+
+    from .io import atomic_dir, atomic_path
+    try:
+        if out.suffix.lower() in VIDEO_SUFFIXES:
+            import imageio_ffmpeg
+            with atomic_path(out, keep_suffix=True) as tmp:  # ffmpeg picks the container by the suffix
+                writer = None
+                for frame in frames:
+                    if writer is None:
+                        writer = imageio_ffmpeg.write_frames(str(tmp), (frame.shape[1], frame.shape[0]), fps=fps,
+                                                             quality=8, macro_block_size=1)
+                        writer.send(None)
+                    writer.send(np.ascontiguousarray(frame))
+                if writer is not None:
+                    writer.close()
+            return
+        with atomic_dir(out) as tmp:
+            for i, frame in enumerate(frames):
+                if not cv2.imwrite(str(tmp / f'{i:08d}.png'), frame[:, :, ::-1]):
+                    raise OSError(f'cv2.imwrite could not write {tmp / f"{i:08d}.png"}')
+    except (OSError, RuntimeError) as err:  # a full disk, a folder gone read-only, ffmpeg failing
+        raise DataError(f'{out}: writing failed ({type(err).__name__}: {str(err).strip().splitlines()[0][:200]}); '
+                        f'nothing was written: free space or choose another OUTPUT') from None
 
 
 def infer(args) -> None:
@@ -88,6 +119,7 @@ def infer(args) -> None:
         raise ParamsError(f'--max-seq-len={args.max_seq_len}: use a positive number of frames')
     if args.engine == 'onnxruntime' and args.device != 'cpu':
         raise ParamsError(f'--device {args.device}: --engine onnxruntime runs on the CPU; drop --device')
+    check_output(Path(args.output), args.overwrite)
     net = _network(args.config, args.checkpoint)
     lr = read_input(Path(args.input))
     with contextlib.ExitStack() as stack:
@@ -198,6 +230,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('--onnx-dir', help='--engine onnxruntime: keep the exported .onnx files here and reuse them '
                                       '(default: a temporary folder)')
     p.add_argument('--fps', type=float, default=25.0, help='frame rate of an .mp4 output')
+    p.add_argument('--overwrite', action='store_true',
+                   help='replace an existing OUTPUT whole (default: refuse it; a non-empty folder too)')
     p.set_defaults(run=infer)
 
     p = sub.add_parser('flops', help='params and MACs per LR frame, by component',

@@ -1,5 +1,8 @@
 """The ``ssl-mm`` console script end to end (real subprocesses, a real embedded clip), the MMagic
 and ONNX exports against PyTorch, and the one-line errors for bad input."""
+import contextlib
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +16,7 @@ from mmengine.config import Config
 from mmengine.runner import save_checkpoint
 
 from ssl_mm.data import embedded_clip_path
+from ssl_mm.data.video import read_video
 from ssl_mm.flops import complexity
 from ssl_mm.models import SSLBasicVSRNet
 from ssl_mm.pruning import load_network, save_network
@@ -163,6 +167,61 @@ def test_bad_input_gets_one_line_and_writes_nothing(network, tmp_path, bikes_fra
     _user_error(_cli('infer', cfg, ckpt, broken, out, '--engine', 'onnxruntime', '--device', 'cuda', ok=False),
                 '--device cuda', 'runs on the CPU')
     assert not out.exists()
+
+
+@contextlib.contextmanager
+def _read_only(folder: Path):
+    """``folder`` refuses writes, for root too (permission bits do not stop root: chattr +i)."""
+    if os.geteuid() == 0:
+        subprocess.run(['chattr', '+i', str(folder)], check=True)
+    else:
+        folder.chmod(0o555)
+    try:
+        yield
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(['chattr', '-i', str(folder)], check=True)
+        else:
+            folder.chmod(0o755)
+
+
+def test_infer_writes_its_output_whole_or_not_at_all(network, tmp_path, bikes_frames):
+    cfg, ckpt = network
+    lr = tmp_path / 'lr'
+    lr.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(lr / f'{i:08d}.png'), bikes_frames[i, :24, :32])
+    rodir, ro = tmp_path / 'rodir', tmp_path / 'ro'
+    rodir.mkdir(), ro.mkdir()
+    with _read_only(rodir), _read_only(ro):  # refused before the network runs, in one line
+        _user_error(_cli('infer', cfg, ckpt, lr, rodir, ok=False), 'rodir: cannot write in', 'writable OUTPUT')
+        _user_error(_cli('infer', cfg, ckpt, lr, ro / 'out.mp4', ok=False), 'out.mp4: cannot write in')
+        _user_error(_cli('infer', cfg, ckpt, lr, ro / 'frames', ok=False), 'frames: cannot write in')
+    assert list(rodir.iterdir()) == [] and list(ro.iterdir()) == []
+    taken = tmp_path / 'taken'
+    taken.write_text('mine')
+    _user_error(_cli('infer', cfg, ckpt, lr, taken, ok=False), 'taken: exists as a file')
+    assert taken.read_text() == 'mine'
+
+    stale = tmp_path / 'frames'
+    stale.mkdir()
+    (stale / '00000007.png').write_bytes(b'an older run')
+    _user_error(_cli('infer', cfg, ckpt, lr, stale, ok=False), 'frames: exists and is not empty', '--overwrite')
+    assert (stale / '00000007.png').read_bytes() == b'an older run'
+    _cli('infer', cfg, ckpt, lr, stale, '--overwrite')  # replaced whole: no stale frame beside the new ones
+    assert sorted(p.name for p in stale.iterdir()) == ['00000000.png', '00000001.png', '00000002.png']
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(stale.stat().st_mode) == 0o777 & ~umask
+    assert stat.S_IMODE((stale / '00000000.png').stat().st_mode) == 0o666 & ~umask
+
+    video = tmp_path / 'out.mp4'
+    video.write_bytes(b'an older video')
+    _user_error(_cli('infer', cfg, ckpt, lr, video, ok=False), 'out.mp4: exists', '--overwrite')
+    assert video.read_bytes() == b'an older video'
+    _cli('infer', cfg, ckpt, lr, video, '--overwrite')
+    assert len(read_video(video)) == 3
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith('.')]  # no temporaries left
 
 
 def test_prune_errors_name_the_flag_the_user_typed(network, tmp_path):
