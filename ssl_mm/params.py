@@ -11,12 +11,10 @@ from typing import Any, Callable
 
 import yaml
 
+from .choices import ACTIVATIONS, FINAL_PICKS, LR_DIRS, URL
 from .criteria import CRITERIA
-from .data.degradations import LR_DIRS
 from .errors import ParamsError
 from .eval.protocols import PROTOCOLS
-from .models.foreign import ACTIVATIONS, URL
-from .pruning.regularization import FINAL_PICKS
 
 PARAMS_FILE = Path('params.yaml')
 PROFILES = ('default', 'paper')
@@ -154,3 +152,8 @@ def load_params(path: Path = PARAMS_FILE) -> dict:
         where = f' at line {mark.line + 1}' if mark else ''
         raise ParamsError(f'{path}: not valid YAML{where}; fix the syntax') from None
     return validate(params or {}, path)
+
+
+if __name__ == '__main__':  # scripts/run.sh: params.yaml checked before DVC parses it (`seeds: 0`)
+    from .errors import exit_on_user_error
+    exit_on_user_error(load_params)()

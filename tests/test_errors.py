@@ -57,3 +57,33 @@ def test_the_prune_stage_names_the_params_keys(repo, tmp_path, monkeypatch):
     params['prune'].update(final_pick='penalized', round_to=0)
     with pytest.raises(ArgumentError, match=r'^prune\.round_to=0 is not a positive integer'):
         pruned_units(Cell('l1_norm', 0.5, 0), net, params)
+
+
+def test_run_sh_checks_params_yaml_before_dvc_parses_it(repo, tmp_path):
+    """``seeds: 0`` is a value DVC's matrix cannot iterate: scripts/run.sh reports it with the
+    project's one line (exit 2) instead of DVC's "unexpected error", and runs nothing."""
+    import shutil
+    import subprocess
+    for name in ('scripts', 'ssl_mm', 'configs'):
+        shutil.copytree(repo / name, tmp_path / name, ignore=shutil.ignore_patterns('__pycache__'))
+    for name in ('requirements.lock', 'pyproject.toml', 'dvc.yaml'):
+        shutil.copy(repo / name, tmp_path)
+    (tmp_path / '.venv').symlink_to(repo / '.venv')  # set up already: setup.sh is a no-op
+    params = yaml.safe_load((repo / 'params.yaml').read_text())
+    params['seeds'] = 0
+    (tmp_path / 'params.yaml').write_text(yaml.safe_dump(params))
+    subprocess.run(['git', 'init', '-q'], cwd=tmp_path, check=True)
+    result = subprocess.run(['bash', 'scripts/run.sh'], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
+    assert result.stderr.strip().splitlines() == [
+        'error: params.yaml: seeds=0 is invalid: expected a non-empty list of distinct integers >= 0, e.g. [0, 1, 2]']
+    assert not (tmp_path / 'dvc.lock').exists() and not (tmp_path / 'data').exists()
+
+
+def test_the_eval_cli_exits_2_on_bad_input(tmp_path):
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, '-m', 'ssl_mm.eval', '--sets', 'embedded_bi', '--bicubic', '--prepared',
+                             str(tmp_path / 'nothing')], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and 'Traceback' not in result.stderr, result.stderr[-2000:]
+    assert len([line for line in result.stderr.splitlines() if line.startswith('error: ')]) == 1

@@ -91,4 +91,3 @@ def bd_degrade(img: np.ndarray, scale: int = 4, sigma: float = 1.6, ksize: int =
 # The LR folders the prepare stage writes, by their standard names.
 DEGRADATIONS = {'BIx4': lambda img: imresize_matlab(img, 1 / 4), 'BDx4': bd_degrade}
 # params.yaml's name of a degradation (data.degradations) -> its LR folder in every layout
-LR_DIRS = {'bi': 'BIx4', 'bd': 'BDx4'}

@@ -2,7 +2,9 @@
 
     python -m ssl_mm.eval --prepared data/prepared --sets vid4_bi vid4_bd --bicubic
     python -m ssl_mm.eval --prepared data/prepared --sets embedded_bi \\
-        --model models/finetuned.py models/finetuned.pth --out eval_results
+        --model models/ssl/bi-ratio0.5-seed0/finetuned.py models/ssl/bi-ratio0.5-seed0/finetuned.pth --out eval_results
+
+Bad input (a missing set root, a corrupt frame or checkpoint) gets one line and exit status 2.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import argparse
 
 import pandas as pd
 
-from ..errors import DataError, named_as
+from ..errors import exit_on_user_error, named_as
 from ..pruning.checkpoint import load_network
 from . import PROTOCOLS
 from .benchmark_sets import load_test_set
@@ -38,12 +40,9 @@ def main(argv: list[str] | None = None) -> None:
         upscalers['model'] = network_upscaler(load_network(*args.model))
     roots = dict(reds=args.reds, vimeo90k=args.vimeo90k, udm10=args.udm10)
     protocols = {s: PROTOCOLS[s].with_overrides(max_seq_len=args.max_seq_len) for s in args.sets}
-    try:
-        with named_as(reds='--reds', vimeo90k='--vimeo90k', udm10='--udm10', vid4_gt='--vid4 of ssl_mm.data.prepare'):
-            per_clip = pd.concat([evaluate(upscalers, load_test_set(name, args.prepared, roots), protocols[name])
-                                  for name in args.sets])
-    except DataError as err:
-        raise SystemExit(f'eval: {err}') from None
+    with named_as(reds='--reds', vimeo90k='--vimeo90k', udm10='--udm10', vid4_gt='--vid4 of ssl_mm.data.prepare'):
+        per_clip = pd.concat([evaluate(upscalers, load_test_set(name, args.prepared, roots), protocols[name])
+                              for name in args.sets])
     pd.set_option('display.float_format', '{:.4f}'.format)
     print(per_clip.to_string(index=False))
     print(summarize(per_clip).to_string(index=False))
@@ -52,4 +51,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    exit_on_user_error(main)()

@@ -27,10 +27,11 @@ from pathlib import Path
 
 import torch
 
+from ..choices import ACTIVATIONS
 from ..errors import CheckpointError
 from ..pruning.checkpoint import state_mismatch
 from ..safe_checkpoint import load_checkpoint
-from .foreign import ACTIVATIONS, basicsr_name
+from .foreign import basicsr_name
 from .ssl_basicvsr_net import SSL_ONLY, SSLBasicVSRNet
 
 REQUIRED = ('state_dict', 'kept_wg', 'kept_wg_pre')

@@ -20,17 +20,16 @@ from pathlib import Path
 
 import torch
 
+from ..choices import ACTIVATIONS, URL
 from ..errors import CheckpointError
 from ..pruning.checkpoint import state_mismatch
 from ..safe_checkpoint import load_checkpoint
-from .ssl_basicvsr_net import DEFAULT_ACT, SSL_ONLY
+from .ssl_basicvsr_net import SSL_ONLY
 
-ACTIVATIONS = {'leaky_relu': DEFAULT_ACT, 'relu': dict(type='ReLU')}
 # The activation each origin's weights were trained with: the default of train_dense.activation.
 ORIGIN_ACTIVATION = {'mmagic': 'leaky_relu', 'ssl_authors': 'relu'}
 
 
-URL = re.compile(r'^[a-z][a-z0-9+.-]*://')  # http://, https://, s3://, ...: nothing is downloaded at run time
 
 
 def local_file(path: str, key: str) -> Path:

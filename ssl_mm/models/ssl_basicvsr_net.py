@@ -18,10 +18,11 @@ from mmcv.cnn import build_activation_layer
 from mmengine.model import BaseModule
 from torch import nn
 
+from ..choices import ACTIVATIONS
 from ..errors import ArgumentError
 from .scaled_conv import ScaledConv2d
 
-DEFAULT_ACT = dict(type='LeakyReLU', negative_slope=0.1)
+DEFAULT_ACT = ACTIVATIONS['leaky_relu']  # MMagic's BasicVSR
 # Parameters and buffers only SSL-BasicVSR has: a plain BasicVSR checkpoint leaves them at their
 # identity values (scales and masks 1, full index sets).
 SSL_ONLY = ('act_scale', 'act_scale_pre', 'act_scale_mask', 'act_scale_pre_mask', 'in_idx', 'out_idx')

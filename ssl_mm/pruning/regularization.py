@@ -31,6 +31,7 @@ from mmagic.registry import HOOKS, OPTIM_WRAPPERS
 from mmengine.hooks import Hook
 from mmengine.optim import OptimWrapper
 
+from ..choices import FINAL_PICKS
 from ..errors import ArgumentError, CheckpointError
 from ..runtime import editor_of
 from .contract import PrunableNetwork
@@ -78,7 +79,6 @@ class PenaltySchedule:
         return 'stabilize' if iteration < self.total_iters else 'done'
 
 
-FINAL_PICKS = ('penalized', 'rerank')
 
 
 def final_pruned_set(net: PrunableNetwork, state: dict, final_pick: str = 'penalized') -> dict[str, torch.Tensor]:

@@ -21,7 +21,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from ..data.degradations import LR_DIRS
+from ..choices import LR_DIRS
 from ..errors import ParamsError, exit_on_user_error
 from ..io import atomic_path, trusted_local_checkpoints
 from ..params import PARAMS_FILE, load_params  # noqa: F401  (stages import it from here)

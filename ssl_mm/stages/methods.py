@@ -16,7 +16,7 @@ import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..data.degradations import LR_DIRS
+from ..choices import LR_DIRS
 from ..params import param
 
 

@@ -15,9 +15,10 @@ import pandas as pd
 from mmagic.registry import MODELS
 from mmengine.config import Config
 
+from ..choices import ACTIVATIONS
 from ..flops import cost_against_dense, macs_per_frame
 from ..io import atomic_path
-from ..models.foreign import ACTIVATIONS, load_foreign, local_file, read_foreign
+from ..models.foreign import load_foreign, local_file, read_foreign
 from ..pruning.checkpoint import load_network, save_network
 from ..safe_checkpoint import tensors_only_copy
 from ..tracking import log_record, stage_run, tracked
