@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 import sys
 from typing import Any, Callable, Iterator
 
@@ -75,6 +76,13 @@ def named_as(**names: str) -> Iterator[None]:
         raise
 
 
+def one_line(err: UserError) -> str:
+    """``err``'s message. A data-loader worker's error reaches the main process re-raised with the
+    worker's traceback as its message: its last line is the message."""
+    lines = str(err).strip().splitlines()
+    return re.sub(r'^[\w.]*(Error|Exception): ', '', lines[-1]) if len(lines) > 1 else str(err)
+
+
 def exit_on_user_error(main: Callable[[], None]) -> Callable[[], None]:
     """Run ``main``; a :class:`UserError` becomes ``error: <message>`` on stderr and exit 2."""
     @functools.wraps(main)
@@ -82,6 +90,6 @@ def exit_on_user_error(main: Callable[[], None]) -> Callable[[], None]:
         try:
             main()
         except UserError as err:
-            print(f'error: {err}', file=sys.stderr)
+            print(f'error: {one_line(err)}', file=sys.stderr)
             raise SystemExit(2) from None
     return run

@@ -179,3 +179,67 @@ def test_prepare_is_deterministic_and_reports_skipped_sets(tmp_path, prepared_di
     lr = read_frame(prepared_dir / 'embedded' / 'BIx4' / 'bikes' / '00000000.png')
     gt = read_frame(prepared_dir / 'embedded' / 'GT' / 'bikes' / '00000000.png')
     np.testing.assert_array_equal(lr, imresize_matlab(gt, 1 / 4))
+
+
+def test_a_truncated_training_frame_is_named_by_the_training_stage(tmp_path, prepared_dir):
+    """train_dense on a copy of the prepared set whose training LR frames are truncated copies:
+    one line naming a frame, exit 2, nothing written (MMagic's loader gave OpenCV's 58-line
+    ``!_src.empty()`` traceback naming no file)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from dvc_repo import make_repo
+    copy = tmp_path / 'prepared'
+    shutil.copytree(prepared_dir, copy, copy_function=os.symlink)  # the frames stay where they are
+    clips = [line.split()[0] for line in (copy / 'embedded' / 'meta_info_train.txt').read_text().splitlines()]
+    truncated = []
+    for clip in clips:  # every training LR frame: the first sample drawn meets one
+        for link in sorted((copy / 'embedded' / 'BIx4' / clip).iterdir()):
+            data = link.read_bytes()
+            link.unlink()
+            link.write_bytes(data[:len(data) // 2])
+            truncated.append(str(link))
+
+    def edit(params):
+        params['data'].update(prepared=str(copy), vid4_gt=None)
+        params['train_dense']['iters'] = 20
+
+    root = make_repo(tmp_path / 'repo', edit)
+    result = subprocess.run([sys.executable, '-m', 'ssl_mm.stages.train_dense', 'dense', '--seed', '0'], cwd=root,
+                            capture_output=True, text=True, timeout=900, env=dict(os.environ, MPLBACKEND='Agg'))
+    errors = [line for line in result.stderr.splitlines() if line.startswith('error: ')]
+    assert result.returncode == 2 and len(errors) == 1 and 'Traceback' not in result.stderr, result.stderr[-3000:]
+    assert 'corrupt or truncated training frame' in errors[0] and errors[0].split()[1].rstrip(':') in truncated
+    assert not (root / 'models').exists()
+
+
+def test_the_paper_profiles_start_up_check_names_a_truncated_frame(tmp_path, bikes_frames):
+    """REDS layout, 270 clips x 100 frames (symlinks to real frames): every listed frame is
+    checked by its end-of-file marker, without decoding; a truncated one is named."""
+    import time
+
+    from test_paper_profile import make_reds
+
+    from ssl_mm.data.integrity import check_frames, training_frames
+    from ssl_mm.data.sources import REDS4_CLIPS, REDS_ALL_CLIPS
+    reds = make_reds(tmp_path / 'REDS', bikes_frames[:4])
+    ann = tmp_path / 'meta_info_reds_train.txt'
+    ann.write_text(''.join(f'{clip} 100 (720,1280,3)\n' for clip in REDS_ALL_CLIPS if clip not in REDS4_CLIPS))
+    prefixes = {'img': 'train_sharp_bicubic/X4', 'gt': 'train_sharp'}
+    start = time.perf_counter()
+    files = training_frames(reds, prefixes, ann)
+    check_frames(files)
+    print(f'start-up check: {len(files):,} frames in {time.perf_counter() - start:.2f} s')
+    assert len(files) == 266 * 100 * 2
+    bad = reds / 'train_sharp' / '001' / '00000042.png'  # not 000, 011, 015, 020: REDS4
+    data = bad.read_bytes()
+    bad.unlink()
+    bad.write_bytes(data[:-20])  # a copy cut short
+    with pytest.raises(DataError, match=rf'^{bad}: training frame truncated \(no end-of-file marker\)'):
+        check_frames(training_frames(reds, prefixes, ann))
+    (reds / 'train_sharp_bicubic' / 'X4' / '002' / '00000007.png').unlink()
+    with pytest.raises(DataError, match=r'X4/002: 99 frame files, .*meta_info_reds_train.txt lists 100; the data set '
+                                        r'is incomplete'):
+        check_frames(training_frames(reds, prefixes, ann))

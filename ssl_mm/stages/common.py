@@ -10,6 +10,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -22,6 +23,7 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from ..choices import LR_DIRS
+from ..data.integrity import check_frames, training_frames
 from ..errors import ParamsError, exit_on_user_error
 from ..io import atomic_path, trusted_local_checkpoints
 from ..params import PARAMS_FILE, load_params  # noqa: F401  (stages import it from here)
@@ -73,6 +75,15 @@ def stage_config(stage: str, params: dict, degradation: str = 'bi') -> Config:
             cfg.train_dataloader.dataset.data_prefix.img = LR_DIRS[degradation]
         set_training_samples(cfg.train_dataloader, params['training'])
     return cfg
+
+
+def check_training_set(dataset: Config) -> None:
+    """The paper profile's start-up check: every frame of the training set exists and is not
+    truncated (``ssl_mm.data.integrity``), before hours of training find one that is."""
+    start = time.perf_counter()
+    files = training_frames(dataset.data_root, dataset.data_prefix, dataset.ann_file)
+    check_frames(files)
+    print_log(f'checked {len(files):,} training frames in {time.perf_counter() - start:.1f} s', 'current')
 
 
 def set_training_samples(loader: Config, training: dict) -> None:
@@ -274,8 +285,10 @@ def training_stage(stage: str, module: str, cell, config: str | None = None) -> 
     profile on several GPUs, the profile's config (``config``, default: the stage's) with
     params.yaml's iterations/lr and the cell's seed and degradation applied."""
     params = load_params()
-    maybe_relaunch_distributed(module, params)
     cfg = stage_config(config or stage, params, cell.degradation)
+    if params['profile'] == 'paper' and launcher() != 'pytorch' and os.environ.get('SLURM_PROCID', '0') == '0':
+        check_training_set(cfg.train_dataloader.dataset)  # once, before torchrun starts the ranks
+    maybe_relaunch_distributed(module, params)
     set_iterations(cfg, params[stage]['iters'], params[stage].get('lr'))
     cfg.randomness.seed = cell.seed
     set_distributed(cfg)

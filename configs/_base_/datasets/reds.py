@@ -6,8 +6,8 @@ ann_file = 'data/prepared/meta/meta_info_reds_train.txt'
 
 train_pipeline = [
     dict(type='GenerateSegmentIndices', interval_list=[1]),
-    dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
-    dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
+    dict(type='LoadFrameChecked', key='img', channel_order='rgb'),
+    dict(type='LoadFrameChecked', key='gt', channel_order='rgb'),
     dict(type='SetValues', dictionary=dict(scale=4)),
     dict(type='PairedRandomCrop', gt_patch_size=256),
     dict(type='Flip', keys=['img', 'gt'], flip_ratio=0.5, direction='horizontal'),

@@ -7,8 +7,8 @@ ann_file = 'data/prepared/meta/meta_info_vimeo90k_train.txt'
 file_list = [f'im{i}.png' for i in range(1, 8)]
 
 train_pipeline = [
-    dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
-    dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
+    dict(type='LoadFrameChecked', key='img', channel_order='rgb'),
+    dict(type='LoadFrameChecked', key='gt', channel_order='rgb'),
     dict(type='SetValues', dictionary=dict(scale=4)),
     dict(type='PairedRandomCrop', gt_patch_size=256),
     dict(type='Flip', keys=['img', 'gt'], flip_ratio=0.5, direction='horizontal'),
