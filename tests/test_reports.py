@@ -115,3 +115,49 @@ def test_reports_readme_shows_the_committed_paper_size_speed(repo, monkeypatch):
     eager = [row for row in table if row.startswith('| [prune_speed_cpu]') and '| 0.5 |' in row]
     assert len(eager) == 1 and '| pytorch eager | 8 | 0.5 | 3.07 | 2.85 |' in eager[0]  # MAC ratio, blocked
     assert any('prune_speed_cuda' in row for row in table)  # the GPU tables sit beside the CPU one
+
+
+def _set_psnr(params, method, ratio, seed, name, vid4_psnr):
+    """Rewrite one network's PSNR in the metrics file its evaluate stage wrote (the embedded set's
+    6 dB above Vid4's, as the fixture has it)."""
+    [cell] = [c for c in cells(params) if (c.method, c.ratio, c.seed) == (method, ratio, seed)]
+    path = cell.eval_dir / 'metrics.json'
+    data = json.loads(path.read_text())
+    data[name]['vid4_bi']['psnr_y'], data[name]['embedded_bi']['psnr_y'] = vid4_psnr, vid4_psnr + 6
+    path.write_text(json.dumps(data))
+
+
+def test_findings_are_computed_from_the_metrics(metrics, params):
+    """Each finding's ✓ follows the numbers: change one metric file and it flips."""
+    from ssl_mm.reports.findings import findings
+
+    def verdicts():
+        results, _ = collect(params)
+        return {f.claim.split(',')[0]: f.holds for f in findings(results, ['embedded_bi', 'vid4_bi'])}
+
+    before = verdicts()
+    # The fixture's SSL (24.29) beats its dense model (24.22): (a) does not hold. SSL's 0.28 dB lead
+    # over L1-norm with the same +0.04 dB per seed is far beyond the spread: (c)'s first order holds,
+    # but lite and ASSL were not run or lose nothing; TF is 0.02 dB behind SSL.
+    assert before == {'the dense model is at least as good as every pruned and lite model': False,
+                      'PSNR falls as the prune ratio grows': True,
+                      'SSL ahead of L1-norm and of BasicVSR-lite': True,
+                      'ASSL between SSL and L1-norm': False,
+                      'Temporal Finetuning improves on SSL': False}
+    for seed in (0, 1):
+        _set_psnr(params, 'dense', None, seed, 'dense', 24.6 + 0.04 * seed)
+    _set_psnr(params, 'l1_norm', 0.5, 1, 'l1_norm', 24.45)  # one seed of L1-norm now beats SSL: spread too wide
+    _set_psnr(params, 'l1_norm', 0.25, 0, 'l1_norm', 23.0)  # L1-norm's curve now rises from 0.25 to 0.5
+    after = verdicts()
+    assert after['the dense model is at least as good as every pruned and lite model']
+    assert not after['SSL ahead of L1-norm and of BasicVSR-lite']
+    assert not after['PSNR falls as the prune ratio grows']
+
+
+def test_one_seed_establishes_no_order(metrics, params):
+    from ssl_mm.reports.findings import findings
+    params['seeds'] = [0]
+    results, _ = collect(params)
+    [ordered] = [f for f in findings(results, ['vid4_bi']) if f.claim.startswith('SSL ahead')]
+    assert not ordered.holds and 'one seed: the spread is not measured' in ordered.numbers
+    assert ordered.line().startswith('✗ **SSL ahead of L1-norm and of BasicVSR-lite')

@@ -14,6 +14,7 @@ from ..io import atomic_path
 from ..runtime import cpu_name
 from ..stages.methods import METHODS
 from ..tracking import git_commit
+from .findings import findings
 from .results import label, over_seeds
 
 COMPARED = ('l1_norm', 'assl', 'lite', 'ssl_tf')  # SSL's lead is stated over each of these
@@ -124,6 +125,9 @@ def write_readme(out_dir: str | Path, results: pd.DataFrame, unavailable: dict, 
         '- [paper_table.md](paper_table.md) (and `.csv`): every method and ratio (mean ± std over seeds) beside '
         'the paper\'s Table 1; `results_per_seed.csv`: every network, ratio, seed and set.',
         *[f'- `figures/{f.name}`' for f in figures],
+        '', '## What this run reproduces of the paper\'s findings', '',
+        '_Computed from the numbers above each time the report is written (`ssl_mm/reports/findings.py`)._', '',
+        *[f'{i}. {finding.line()}' for i, finding in enumerate(findings(results, list(params['evaluate']['sets'])), 1)],
         '', '## Reading', '',
         *[f'- {line}' for line in reading(results, params)],
         '- Absolute PSNRs are not comparable with the paper on the default profile: its network is '

@@ -42,6 +42,15 @@ METHODS = {
     'lite': Method('BasicVSR-lite (dense, SSL MACs, from scratch)', 'BasicVSR-lite', from_scratch=True,
                    macs_of='ssl'),
 }
+# The paper's findings about the methods that the report checks against the numbers
+# (ssl_mm/reports/findings.py): each is a PSNR order at equal MACs, (ahead, behind), that must hold
+# by more than the spread over seeds. (Dense above everything and PSNR falling with the ratio are
+# checked for every method.)
+PAPER_ORDERS = {
+    'SSL ahead of L1-norm and of BasicVSR-lite': [('ssl', 'l1_norm'), ('ssl', 'lite')],
+    'ASSL between SSL and L1-norm': [('ssl', 'assl'), ('assl', 'l1_norm')],
+    'Temporal Finetuning improves on SSL': [('ssl_tf', 'ssl')],
+}
 # The reference rows: not pruned, one per seed (bicubic is the same for every seed).
 REFERENCES = {'bicubic': ('Bicubic', 'Bicubic'), 'dense': ('BasicVSR (dense)', 'BasicVSR')}
 SSL_BEFORE_FINETUNING = 'ssl_pruned'  # SSL's pruned network, evaluated before finetuning too
