@@ -198,9 +198,11 @@ def stage_run(stage: str, params: dict, tags: dict[str, str], root: Path = Path(
                                    tags={**tags, 'stage': stage})
     except Exception as err:
         raise _unusable(root.resolve(), os.environ.get('MLFLOW_TRACKING_URI', '').strip(), err) from err
-    for key, value in STAGE_HTTP.items():
-        os.environ.setdefault(key, value)
     logging.getLogger('urllib3').setLevel(logging.ERROR)  # its retry warnings: the one line below says it
+    # For the rest of the process, not only this block: after a failure the run stays open, and
+    # MLflow's own exit handler tries to end it (with its defaults, ~4 minutes against a dead server).
+    for key, value in STAGE_HTTP.items():
+        os.environ.setdefault(key, value)  # the user's own settings win
     try:
         tracked.log_params(flatten(params))
         yield run
@@ -232,8 +234,9 @@ class _BestEffort:
                 return function(*args, **kwargs)
             except Exception as err:  # HTTP, SQL, or anything else of the store's
                 self.failed = err
-                uri = _redacted(mlflow.get_tracking_uri())
-                print(f'warning: MLflow tracking at {uri} failed ({type(err).__name__}: {_first_line(err)[:200]}); '
+                uri = mlflow.get_tracking_uri()
+                cause = _first_line(err).replace(uri, _redacted(uri))[:200]
+                print(f'warning: MLflow tracking at {_redacted(uri)} failed ({type(err).__name__}: {cause}); '
                       'this stage goes on untracked and keeps its results: once the store is back, run '
                       '`ssl-mm tracking sync` to log what it missed', file=sys.stderr, flush=True)
                 return None

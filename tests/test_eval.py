@@ -8,6 +8,7 @@ from conftest import SHARED_VID4
 
 from ssl_mm.data import bd_degrade, imresize_matlab
 from ssl_mm.data.sources import Clip, folder_clips, frame_files, read_frame
+from ssl_mm.errors import DataError
 from ssl_mm.eval import PROTOCOLS, Protocol
 from ssl_mm.eval.evaluate import bicubic_upscaler, evaluate, network_upscaler, summarize, super_resolve, write_results
 from ssl_mm.models import SSLBasicVSRNet
@@ -96,7 +97,7 @@ def test_eval_cli_scores_bicubic_and_a_saved_model(prepared_dir, tmp_path, capsy
     assert metrics['protocols']['embedded_bd']['max_seq_len'] == 10
     # An untrained network is far below bicubic: the numbers are real, not placeholders.
     assert metrics['model']['embedded_bd']['psnr_y'] < metrics['bicubic']['embedded_bd']['psnr_y']
-    with pytest.raises(SystemExit, match='eval: --reds=None is not set: REDS needs --reds, its root folder'):
+    with pytest.raises(DataError, match='--reds=None is not set: REDS needs --reds, its root folder'):  # exit 2
         main(['--prepared', str(prepared_dir), '--sets', 'reds4', '--bicubic'])
 
 
