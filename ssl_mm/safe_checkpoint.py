@@ -65,6 +65,11 @@ def _refused(path: Path, name: str) -> CheckpointError:
                            f'network classes only); it may be malicious: get the file from its source again')
 
 
+def _unreadable(path: Path, err: Exception) -> CheckpointError:
+    return CheckpointError(f'{path}: not a readable checkpoint ({type(err).__name__}); it is corrupt or truncated: '
+                           f'fetch it again')
+
+
 def _unsupported_global(err: Exception) -> str | None:
     match = re.search(r'Unsupported global: GLOBAL ([\w.]+)', str(err))
     return match[1] if match else None
@@ -80,8 +85,7 @@ def load_checkpoint(path: str | Path, map_location: str = 'cpu'):
     except ValueError:  # the legacy (pre-1.6) format: its tensors load weights-only, without stand-ins
         unsafe = []
     except Exception as err:  # not a zip, truncated
-        raise CheckpointError(f'{path}: not a readable checkpoint ({type(err).__name__}); it is corrupt or '
-                              f'truncated: fetch it again') from None
+        raise _unreadable(path, err) from None
     for name in sorted(unsafe):
         if not STAND_IN_ALLOWED.fullmatch(name):
             raise _refused(path, name)
@@ -92,11 +96,9 @@ def load_checkpoint(path: str | Path, map_location: str = 'cpu'):
         name = _unsupported_global(err)
         if name:
             raise _refused(path, name) from None
-        raise CheckpointError(f'{path}: not a readable checkpoint (UnpicklingError); it is corrupt or truncated: '
-                              f'fetch it again') from None
+        raise _unreadable(path, err) from None
     except Exception as err:  # truncated zip, bad pickle, not a checkpoint at all
-        raise CheckpointError(f'{path}: not a readable checkpoint ({type(err).__name__}); it is corrupt or '
-                              f'truncated: fetch it again') from None
+        raise _unreadable(path, err) from None
 
 
 def tensors_only_copy(path: Path, out_dir: Path) -> Path:
