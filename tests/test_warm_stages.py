@@ -48,6 +48,17 @@ def stage_pid(sock: Path, after: int) -> int:
     return int(started[-1].rsplit('pid ', 1)[1].rstrip(')'))
 
 
+def wait_for_training(stdout: Path) -> None:
+    """Until the stage's stdout shows training iterations. A SIGINT during start-up can land in a
+    weakref callback run by the garbage collector (SQLAlchemy's, under MLflow): CPython prints
+    'Exception ignored' and goes on, in a process of its own too. A fixed 3 s sleep ended there
+    on a slow machine (CI), so the test waits for training before it signals."""
+    deadline = time.monotonic() + 300
+    while 'Iter(train)' not in stdout.read_text():
+        assert time.monotonic() < deadline, 'the stage never logged a training iteration'
+        time.sleep(0.2)
+
+
 def weights(path: Path) -> dict[str, torch.Tensor]:
     checkpoint = torch.load(path, map_location='cpu', weights_only=False)
     return checkpoint.get('state_dict', checkpoint)
@@ -102,10 +113,12 @@ def test_signals_to_the_stage_dvc_started_reach_the_stage_in_the_server(served_r
     dvc(repo, 'repro', 'prepare_data')
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
         lines = len(server_log(sock))
-        client = subprocess.Popen(STAGE, cwd=repo, env=dict(os.environ, **{SERVER_ENV: str(sock)}),
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        out = repo.parent / f'stage-{sig.name}.out'
+        with out.open('w') as stdout:
+            client = subprocess.Popen(STAGE, cwd=repo, env=dict(os.environ, **{SERVER_ENV: str(sock)}),
+                                      stdout=stdout, stderr=subprocess.PIPE, text=True)
         stage = stage_pid(sock, after=lines)
-        time.sleep(3)  # into training
+        wait_for_training(out)
         client.send_signal(sig)
         assert client.wait(timeout=60) == -sig  # the client ends as the stage did (SIGKILL: the client itself)
         deadline = time.monotonic() + 30
