@@ -9,7 +9,8 @@ less than ``--stop-gain`` dB on every set (the dense reference is then converged
 Each point runs the pipeline's own stage code (``python -m ssl_mm.stages.train_dense`` then
 ``evaluate``) in ``work_dirs/learning_curve/iters<N>/``, a workspace with this repository's
 params.yaml (``train_dense.iters: N``, ``init_from: null``) and data, so a killed run resumes
-where it stopped and a finished point is not trained again. Writes
+where it stopped and a finished point is not trained again (a point already in the CSV is
+read back from it). Writes
 ``reports/dense_learning_curve.csv`` and ``reports/figures/dense_learning_curve.png``; the
 trained networks stay in each point's ``models/dense/``, for ``train_dense.init_from``.
 """
@@ -102,8 +103,16 @@ def main() -> None:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--degradation', default='bi')
     args = parser.parse_args()
+    # Points already in the committed CSV are the record (their workspaces may be gone: a fresh
+    # clone, another session): they are read back, not trained again.
+    done = pd.read_csv(CSV).set_index('iters') if CSV.exists() else pd.DataFrame()
     rows = []
     for iters in args.iters:
+        if iters in done.index:
+            print(f'[learning curve] dense, {iters} iterations: from {CSV.relative_to(ROOT)}', flush=True)
+            rows.append({'iters': iters, **done.loc[iters].filter(regex='_psnr_y$').drop(
+                [c for c in done if c.startswith('gain.')]).to_dict()})
+            continue
         print(f'[learning curve] dense, {iters} iterations', flush=True)
         rows.append(point(iters, args.seed, args.degradation))
         table = pd.DataFrame(rows)

@@ -48,10 +48,11 @@ SETS: Check = ((lambda v: isinstance(v, list) and bool(v) and all(s in PROTOCOLS
                f'a non-empty list of {sorted(PROTOCOLS)}')
 
 
-def distinct_list(item: Callable[[Any], bool], expected: str) -> Check:
-    """A non-empty list of distinct values that each pass ``item``."""
-    return ((lambda v: isinstance(v, list) and bool(v) and len(set(v)) == len(v) and all(item(x) for x in v)),
-            f'a non-empty list of distinct {expected}')
+def distinct_list(item: Callable[[Any], bool], expected: str, may_be_empty: bool = False) -> Check:
+    """A list (non-empty unless ``may_be_empty``) of distinct values that each pass ``item``."""
+    return ((lambda v: isinstance(v, list) and (may_be_empty or bool(v)) and len(set(v)) == len(v)
+             and all(item(x) for x in v)),
+            f'a {"" if may_be_empty else "non-empty "}list of distinct {expected}')
 
 
 def _authors_entry(v) -> bool:
@@ -65,6 +66,7 @@ AUTHORS_CHECKPOINTS: Check = (
     'a mapping name -> {path: local model_prune_final.pt, degradation: bi | bd} (names of letters, digits, _; '
     'a URL must be fetched first), or {}')
 RATIOS = distinct_list(RATIO[0], 'numbers in (0, 1), e.g. [0.25, 0.5, 0.75]')
+CURVE_RATIOS = distinct_list(RATIO[0], 'numbers in (0, 1), e.g. [0.25, 0.75] ([]: the comparison only)', True)
 SEEDS = distinct_list(lambda s: _integer(s) and s >= 0, 'integers >= 0, e.g. [0, 1, 2]')
 
 SCHEMA: dict[str, dict[str, Check] | Check] = {
@@ -82,7 +84,7 @@ SCHEMA: dict[str, dict[str, Check] | Check] = {
     'sparsify': {'iters': ITERS, 'criterion': one_of(*CRITERIA), 'step': POSITIVE_OR_NULL,
                  'ceiling': POSITIVE_OR_NULL, 'update_interval': ITERS,
                  'stabilize_iters': ((lambda v: v is None or (_integer(v) and v >= 0)), 'an integer >= 0 or null')},
-    'prune': {'ratios': RATIOS, 'final_pick': one_of(*FINAL_PICKS),
+    'prune': {'ratios': CURVE_RATIOS, 'curve_seeds': SEEDS, 'final_pick': one_of(*FINAL_PICKS),
               'round_to': ((lambda v: _integer(v) and v >= 1), 'an integer >= 1')},
     'finetune': {'iters': ITERS, 'lr': POSITIVE_OR_NULL, 'lambda_tf': NON_NEGATIVE},
     'baselines': {'ratios': RATIOS, 'tf_lambda': NON_NEGATIVE},
@@ -129,16 +131,20 @@ def validate(params: dict, path: Path = PARAMS_FILE) -> dict:
     if params['profile'] == 'paper' and 'bd' in data['degradations'] and data['train_set'] == 'reds':
         raise ParamsError(f'{path}: data.degradations={data["degradations"]}: REDS has BI LR only; BD models train '
                           'on Vimeo-90K (the paper\'s BD models): set data.train_set to vimeo90k, or drop bd')
-    missing = [r for r in params['baselines']['ratios'] if r not in params['prune']['ratios']]
-    if missing:  # SSL + TF finetunes SSL's pruned model, and lite matches SSL's MACs, at these ratios
-        raise ParamsError(f'{path}: baselines.ratios={missing} not in prune.ratios: add them to prune.ratios')
+    both = [r for r in params['baselines']['ratios'] if r in params['prune']['ratios']]
+    if both:  # a params.yaml from before the comparison had its own seeds: 0.5 was in both lists
+        raise ParamsError(f'{path}: prune.ratios={params["prune"]["ratios"]} repeats baselines.ratios {both}: '
+                          'prune.ratios lists only the curve\'s other ratios (SSL and L1-norm run at both lists); '
+                          f'remove {both} from prune.ratios')
     return params
 
 
 def param(params: dict, key: str):
-    """The value of a ``group.key`` name (as errors and docs spell it) in loaded params."""
-    group, name = key.split('.')
-    return params[group][name]
+    """The value of a ``group.key`` (or top-level) name, as errors and docs spell it, in loaded params."""
+    value = params
+    for part in key.split('.'):
+        value = value[part]
+    return value
 
 
 def load_params(path: Path = PARAMS_FILE) -> dict:

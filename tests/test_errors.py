@@ -38,22 +38,23 @@ def test_a_user_error_ends_as_one_line_and_status_2(capsys):
 
 def test_the_prune_stage_names_the_params_keys(repo, tmp_path, monkeypatch):
     """A ratio the network cannot take is reported by the key that listed it (prune.ratios for
-    the curve methods, baselines.ratios for the others), a bad round_to as prune.round_to."""
-    from ssl_mm.stages.methods import Cell
+    the curve's own ratios, baselines.ratios for the comparison's), a bad round_to as prune.round_to."""
+    from ssl_mm.stages.methods import Cell, cell
     from ssl_mm.stages.prune import pruned_units
     params = yaml.safe_load((repo / 'params.yaml').read_text())
     net = SSLBasicVSRNet(8, 1)
     with pytest.raises(ArgumentError, match=r'^prune\.ratios=0\.99 would remove every unit of .* use a smaller '
                                             r'prune\.ratios$'):
-        pruned_units(Cell('l1_norm', 0.99, 0), net, params)
+        pruned_units(cell('l1_norm', 0.99, 0, 'bi', params), net, params)
     # ASSL prunes the set of its search; 'rerank' ranks again at the search's ratio.
     monkeypatch.chdir(tmp_path)
-    cell = Cell('assl', 0.99, 0)
-    cell.dir.mkdir(parents=True)
-    torch.save(dict(ratio=0.99, criterion='scale', align_residual=True, picked={}), cell.dir / 'sparsify_state.pt')
+    params['baselines']['ratios'] = [0.99]
+    assl = cell('assl', 0.99, 0, 'bi', params)
+    assl.dir.mkdir(parents=True)
+    torch.save(dict(ratio=0.99, criterion='scale', align_residual=True, picked={}), assl.dir / 'sparsify_state.pt')
     params['prune']['final_pick'] = 'rerank'
     with pytest.raises(ArgumentError, match=r'^baselines\.ratios=0\.99 would remove .* use baselines\.ratios <= '):
-        pruned_units(cell, net, params)
+        pruned_units(assl, net, params)
     params['prune'].update(final_pick='penalized', round_to=0)
     with pytest.raises(ArgumentError, match=r'^prune\.round_to=0 is not a positive integer'):
         pruned_units(Cell('l1_norm', 0.5, 0), net, params)

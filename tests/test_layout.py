@@ -27,14 +27,15 @@ def dvc_root(repo, tmp_path):
     return tmp_path
 
 
-@pytest.mark.parametrize('ratios,baselines,seeds,degradations,authors', [
-    ([0.25, 0.5, 0.75], [0.5], [0], ['bi'], {}),
-    ([0.3, 0.6], [0.3, 0.6], [1, 4], ['bi', 'bd'], {'reds': {'path': 'ckpt/reds.pt', 'degradation': 'bi'},
-                                                    'vimeo_bd': {'path': 'ckpt/vimeo_bd.pt', 'degradation': 'bd'}})])
-def test_dvc_yaml_declares_every_cell_with_the_outputs_methods_py_names(repo, dvc_root, ratios, baselines, seeds,
-                                                                         degradations, authors):
+@pytest.mark.parametrize('ratios,curve_seeds,baselines,seeds,degradations,authors', [
+    ([0.25, 0.75], [0], [0.5], [0, 1, 2], ['bi'], {}),
+    ([0.1, 0.9], [3, 5], [0.3, 0.6], [1, 4], ['bi', 'bd'], {'reds': {'path': 'ckpt/reds.pt', 'degradation': 'bi'},
+                                                            'vimeo_bd': {'path': 'ckpt/vimeo_bd.pt', 'degradation': 'bd'}})])
+def test_dvc_yaml_declares_every_cell_with_the_outputs_methods_py_names(repo, dvc_root, ratios, curve_seeds, baselines,
+                                                                         seeds, degradations, authors):
     params = yaml.safe_load((repo / 'params.yaml').read_text())
     params['prune']['ratios'], params['baselines']['ratios'], params['seeds'] = ratios, baselines, seeds
+    params['prune']['curve_seeds'] = curve_seeds
     params['data']['degradations'] = degradations
     params['authors']['checkpoints'] = authors
     declared = _stages(dvc_root, params)
@@ -59,11 +60,11 @@ def test_a_new_ratio_adds_cells_and_changes_no_existing_one(repo, dvc_root):
     assert added and all('-0.9-' in name for name in added) and set(before) <= set(after)
     with Repo(str(dvc_root)) as repo_:
         cmds = {s.name: s.cmd for s in repo_.index.stages}
-    assert cmds['evaluate_ssl@bi-0.9-0'] == 'python -m ssl_mm.stages.evaluate ssl --ratio 0.9 --seed 0 --degradation bi'
+    assert cmds['evaluate_ssl_curve@bi-0.9-0'] == 'python -m ssl_mm.stages.evaluate ssl --ratio 0.9 --seed 0 --degradation bi'
     # BD models: every cell again, on BD LR, beside the BI ones.
     params['data']['degradations'] = ['bi', 'bd']
     with_bd = _stages(dvc_root, params)
-    assert set(after) <= set(with_bd) and {n.replace('@bd-', '@bi-') for n in set(with_bd) - set(after)} == set(after) - OTHER_STAGES
+    assert set(after) <= set(with_bd) and {n.replace('@bd', '@bi') for n in set(with_bd) - set(after)} == set(after) - OTHER_STAGES
 
 
 def test_dvc_lock_records_only_stages_dvc_yaml_declares(repo):

@@ -12,6 +12,7 @@ import yaml
 from dvc_repo import dvc, make_repo, ran, stages_of, write_params
 from mlflow.tracking import MlflowClient
 
+from ssl_mm.stages.methods import cells
 from ssl_mm.tracking import tracking_uri
 
 
@@ -22,7 +23,7 @@ def mini_repo(tmp_path_factory) -> Path:
         params['train_dense']['iters'], params['sparsify']['iters'], params['finetune']['iters'] = 6, 8, 6
         params['sparsify'].update(step=0.05, update_interval=2, stabilize_iters=4)
         params['evaluate']['sets'] = ['embedded_bi', 'reds4']  # reds4: not on this machine
-        params['prune']['ratios'], params['baselines']['ratios'] = [0.5], [0.5]
+        params['prune']['ratios'], params['baselines']['ratios'], params['seeds'] = [], [0.5], [0]  # the comparison only
 
     return make_repo(tmp_path_factory.mktemp('pipeline'), edit)
 
@@ -49,20 +50,28 @@ def test_pipeline_runs_caches_and_reruns_only_new_cells(mini_repo, tmp_path):
     again = dvc(mini_repo, 'repro')
     assert ran(again) == set() and time.perf_counter() - start < 30
 
-    # A new ratio runs only its cells (SSL and L1-norm, the curve methods); a new seed, only its own.
-    params['prune']['ratios'] = [0.25, 0.5]
+    # A ratio on the curve runs only its cells (SSL and L1-norm, the curve methods, named ..._curve);
+    # a new seed, only its own: of the comparison (every method at 0.5), or of the curve's ratios.
+    params['prune']['ratios'] = [0.25]
     write_params(mini_repo, params)
     changed = dvc(mini_repo, 'repro')
     assert ran(changed) == stages_of(params, lambda cell: cell.ratio == 0.25)
+    assert ran(changed) == {f'{stage}_{method}_curve@bi-0.25-0' for stage, method in [
+        ('sparsify', 'ssl'), ('prune', 'ssl'), ('prune', 'l1_norm'), ('finetune', 'ssl'), ('finetune', 'l1_norm'),
+        ('evaluate', 'ssl'), ('evaluate', 'l1_norm')]}
     rows = pd.read_csv(mini_repo / 'reports' / 'paper_table.csv')
     assert sorted(rows.loc[rows['method'] == 'SSL', 'prune ratio']) == [0.25, 0.5]
     assert sorted(rows.loc[rows['method'] == 'L1-norm (per layer)', 'prune ratio']) == [0.25, 0.5]
-    params['seeds'] = [0, 1]
-    write_params(mini_repo, params)
-    stale = set(json.loads(dvc(mini_repo, 'status', '--json').stdout)) - {'report'}
-    assert stale == stages_of(params, lambda cell: cell.seed == 1)  # what `dvc repro` would run
-    params['seeds'] = [0]
-    write_params(mini_repo, params)
+    for key in ('seeds', 'curve_seeds'):
+        group = params['prune'] if key == 'curve_seeds' else params
+        group[key] = [0, 1]
+        write_params(mini_repo, params)
+        stale = set(json.loads(dvc(mini_repo, 'status', '--json').stdout)) - {'report'}
+        at = 0.25 if key == 'curve_seeds' else 0.5
+        assert stale == stages_of(params, lambda cell: cell.seed == 1)  # what `dvc repro` would run
+        assert stale and {cell.ratio for cell in cells(params) if cell.seed == 1} == {at}
+        group[key] = [0]
+        write_params(mini_repo, params)
 
     # One MLflow result run per cell, with the cell as params and flat metric names.
     client = MlflowClient(tracking_uri(mini_repo))
@@ -77,7 +86,7 @@ def test_pipeline_runs_caches_and_reruns_only_new_cells(mini_repo, tmp_path):
         assert {'seed', 'lambda_tf', 'profile'} <= set(run.data.params)
         assert {'embedded_bi_psnr_y', 'embedded_bi_ssim_y', 'gmacs', 'gmacs_without_spynet', 'params_m',
                 'mac_ratio', 'cpu_speedup'} <= set(run.data.metrics)
-    sparsify = [r for r in runs if r.data.tags.get('stage', '').startswith('sparsify_ssl@')]
+    sparsify = [r for r in runs if r.data.tags.get('stage', '').startswith('sparsify_ssl')]
     assert sorted(r.data.tags['prune_ratio'] for r in sparsify) == ['0.25', '0.5']
 
     # A team shares results through a DVC remote: a second clone pulls them and has nothing to run.
@@ -101,19 +110,19 @@ def test_pipeline_runs_caches_and_reruns_only_new_cells(mini_repo, tmp_path):
         stale = set(json.loads(dvc(mini_repo, 'status', '--json').stdout)) - {'report'}
         bd = stages_of(params, lambda cell: cell.degradation == 'bd')
         assert bd <= stale and all('@bi-' in name and name.startswith('evaluate_') for name in stale - bd)
-        assert ran(dvc(mini_repo, 'repro', 'evaluate_dense@bd-0')) == {'train_dense@bd-0', 'evaluate_dense@bd-0'}
+        assert ran(dvc(mini_repo, 'repro', 'evaluate_dense@bd')) == {'train_dense@bd', 'evaluate_dense@bd'}
     finally:
         (mini_repo / 'params.yaml').write_text(good)
     scores = json.loads((mini_repo / 'metrics/eval/dense/bd-seed0/metrics.json').read_text())
     assert set(scores['dense']) == set(scores['bicubic']) == {'embedded_bd'}  # a BD model meets BD LR only
     bi_scores = json.loads((mini_repo / 'metrics/eval/dense/bi-seed0/metrics.json').read_text())
     assert scores['bicubic']['embedded_bd']['psnr_y'] < bi_scores['bicubic']['embedded_bi']['psnr_y'] - 1  # blurred
-    [run] = client.search_runs([experiment.experiment_id], "tags.stage = 'train_dense@bd-0'")
+    [run] = client.search_runs([experiment.experiment_id], "tags.stage = 'train_dense@bd'")
     assert "img='BDx4'" in Path(client.download_artifacts(run.info.run_id, 'config.py', str(tmp_path))).read_text()
 
 
 @pytest.mark.parametrize('mutate,message', [
-    (lambda p: p['prune'].update(ratios=[1.5]), 'params.yaml: prune.ratios=[1.5] is invalid: expected a non-empty list'),
+    (lambda p: p['prune'].update(ratios=[1.5]), 'params.yaml: prune.ratios=[1.5] is invalid: expected a list of distinct'),
     (lambda p: p['sparsify'].update(criterion='L2'), "params.yaml: sparsify.criterion='L2' is invalid"),
     (lambda p: p['data'].update(prepared=None), 'params.yaml: data.prepared=None is invalid: expected a path'),
 ])

@@ -23,10 +23,14 @@ def params_file(repo, tmp_path):
 @pytest.mark.parametrize('mutate,message', [
     (lambda p: p.update(profil='paper'), "unknown key 'profil'"),
     (lambda p: p.update(profile='gpu'), r"profile='gpu' is invalid: expected one of \['default', 'paper'\]"),
-    (lambda p: p['prune'].update(ratios=[0.5, 1.5]), r'prune.ratios=\[0.5, 1.5\] is invalid: expected a non-empty list'),
+    (lambda p: p['prune'].update(ratios=[0.25, 1.5]), r'prune.ratios=\[0.25, 1.5\] is invalid: expected a list of distinct numbers in \(0, 1\)'),
+    (lambda p: p['baselines'].update(ratios=[]), r'baselines.ratios=\[\] is invalid: expected a non-empty list'),
     (lambda p: p['prune'].update(ratios=0.5), r"prune.ratios=0.5 is invalid"),
-    (lambda p: p['prune'].update(ratios=[0.5, 0.5]), r"prune.ratios=\[0.5, 0.5\] is invalid: expected a non-empty list of distinct"),
-    (lambda p: p['baselines'].update(ratios=[0.4]), r'baselines.ratios=\[0.4\] not in prune.ratios: add them to prune.ratios'),
+    (lambda p: p['prune'].update(ratios=[0.25, 0.25]), r"prune.ratios=\[0.25, 0.25\] is invalid: expected a list of distinct"),
+    (lambda p: p['prune'].update(ratios=[0.25, 0.5, 0.75]),  # a params.yaml from before prune.curve_seeds
+     r"prune.ratios=\[0.25, 0.5, 0.75\] repeats baselines.ratios \[0.5\]: prune.ratios lists only the curve's other "
+     r"ratios .*; remove \[0.5\] from prune.ratios"),
+    (lambda p: p['prune'].update(curve_seeds=[]), r'prune.curve_seeds=\[\] is invalid: expected a non-empty list'),
     (lambda p: p.update(seeds=[]), r'seeds=\[\] is invalid: expected a non-empty list of distinct integers'),
     (lambda p: p.update(seeds=[0, -1]), r'seeds=\[0, -1\] is invalid'),
     (lambda p: p['sparsify'].update(criterion='L2'), r"sparsify.criterion='L2' is invalid: expected one of \['scale', 'l1'\]"),

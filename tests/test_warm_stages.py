@@ -17,7 +17,7 @@ from dvc_repo import dvc, make_repo
 
 from ssl_mm.stages.warm import SERVER_ENV
 
-STAGE = [sys.executable, '-m', 'ssl_mm.stages.train_dense', 'dense', '--seed', '0']  # what dvc.yaml runs
+STAGE = [sys.executable, '-m', 'ssl_mm.stages.train_dense', 'dense', '--degradation', 'bi']  # what dvc.yaml runs
 
 
 @pytest.fixture
@@ -67,8 +67,8 @@ def weights(path: Path) -> dict[str, torch.Tensor]:
 def test_a_stage_in_the_warm_server_trains_as_in_its_own_process(served_repo, monkeypatch):
     repo, sock = served_repo
     monkeypatch.setenv(SERVER_ENV, str(sock))
-    assert 'Saving checkpoint at 6 iterations' in dvc(repo, 'repro', 'train_dense@bi-0').stdout  # the stage's own stdout
-    assert server_log(sock)[-1] == 'python -m ssl_mm.stages.train_dense dense --seed 0 --degradation bi ended with 0'
+    assert 'Saving checkpoint at 6 iterations' in dvc(repo, 'repro', 'train_dense@bi').stdout  # the stage's own stdout
+    assert server_log(sock)[-1] == 'python -m ssl_mm.stages.train_dense dense --degradation bi ended with 0'
     assert 'python -m ssl_mm.stages.prepare_data ended with 0' in server_log(sock)
     warm = weights(repo / 'models/dense/bi-seed0/dense.pth')
     warm_metrics = (repo / 'metrics/train/dense/bi-seed0.json').read_text()
@@ -76,7 +76,7 @@ def test_a_stage_in_the_warm_server_trains_as_in_its_own_process(served_repo, mo
     monkeypatch.delenv(SERVER_ENV)  # the same stage from scratch in its own interpreter
     lines = len(server_log(sock))
     subprocess.run(['rm', '-rf', str(repo / 'work_dirs')], check=True)
-    dvc(repo, 'repro', '--force', '--single-item', 'train_dense@bi-0')
+    dvc(repo, 'repro', '--force', '--single-item', 'train_dense@bi')
     assert len(server_log(sock)) == lines
     cold = weights(repo / 'models/dense/bi-seed0/dense.pth')
     assert warm.keys() == cold.keys() and all(torch.equal(warm[k], cold[k]) for k in warm)
@@ -94,7 +94,7 @@ def test_the_warm_server_runs_ssl_mm_as_edited_and_passes_on_errors(served_repo)
     result = subprocess.run(STAGE, cwd=repo, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and result.stdout.startswith('edited after the server started')
     assert result.stderr.strip().splitlines() == [f"error: params.yaml: unknown key 'profil'; known: {sorted(params)}"]
-    assert server_log(sock)[-1] == 'python -m ssl_mm.stages.train_dense dense --seed 0 ended with 2'
+    assert server_log(sock)[-1] == 'python -m ssl_mm.stages.train_dense dense --degradation bi ended with 2'
 
     # Another Python environment (here the base interpreter, without our packages): refused, the
     # stage runs in its own process (and fails there on an import).

@@ -1,7 +1,7 @@
 """Stage evaluate: one cell's networks on every requested test set under its protocol, and the
 cell's MLflow *result* run (flat metric names, the cell as params) that the MLflow UI compares.
 
-    evaluate dense --seed S [--degradation D]              Bicubic and the dense network of seed S
+    evaluate dense [--degradation D]                       Bicubic and the dense network
     evaluate <method> --ratio R --seed S [--degradation D] the method's final network (SSL: also before finetuning)
 
 A cell scores the sets of evaluate.sets with its own degradation's LR (bi: *_bi and REDS4, bd:

@@ -6,18 +6,20 @@ agree for every stage.
 SSL is the method under test; the others are the paper's baselines (Table 1), run by the same
 stage code on the same data. Iteration budget: every method gets as many training iterations
 after (or instead of) the dense model as SSL's sparsify + finetune, so no method wins by
-training longer. ``curve`` methods run at every ratio of ``prune.ratios`` (the PSNR-MACs
-curve); the others at ``baselines.ratios``. Every cell runs once per seed of ``seeds`` and per
-degradation of ``data.degradations`` (bi: models trained and scored on BI LR; bd: on BD LR).
+training longer. Every method runs at ``baselines.ratios`` (the comparison), once per seed of
+``seeds``: the spread the findings are tested against. ``curve`` methods also run at
+``prune.ratios``, the rest of the PSNR-MACs curve, once per seed of ``prune.curve_seeds``. Every
+method starts from one dense model per degradation of ``data.degradations`` (bi: models trained
+and scored on BI LR; bd: on BD LR), as every method of the paper starts from one trained BasicVSR.
 """
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..choices import LR_DIRS
-from ..params import param
+from ..params import load_params, param
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,7 @@ class Method:
     """How a method is trained, and how the tables name it."""
     label: str                       # its row label in this repository's tables and figures
     paper_row: str | None            # the paper's Table 1 row it reproduces (None: not in the paper)
-    curve: bool = False              # runs at every prune.ratios (else at baselines.ratios)
+    curve: bool = False              # also runs at prune.ratios (every method runs at baselines.ratios)
     search: dict | None = None       # SSLRegularizationHook overrides: a regularised search first
     pick: dict = field(default_factory=dict)  # pick_pruned kwargs when there is no search
     pruned_by: str | None = None     # finetune the pruned model of this method (default: its own)
@@ -51,7 +53,8 @@ PAPER_ORDERS = {
     'ASSL between SSL and L1-norm': [('ssl', 'assl'), ('assl', 'l1_norm')],
     'Temporal Finetuning improves on SSL': [('ssl_tf', 'ssl')],
 }
-# The reference rows: not pruned, one per seed (bicubic is the same for every seed).
+DENSE_SEED = 0  # the one dense model's training seed: every cell, of every seed, starts from it
+# The reference rows: not pruned.
 REFERENCES = {'bicubic': ('Bicubic', 'Bicubic'), 'dense': ('BasicVSR (dense)', 'BasicVSR')}
 SSL_BEFORE_FINETUNING = 'ssl_pruned'  # SSL's pruned network, evaluated before finetuning too
 AUTHORS = 'ssl_authors'  # the SSL authors' released pruned models (authors.checkpoints), scored beside ours
@@ -62,14 +65,15 @@ FINETUNED = [m for m, spec in METHODS.items() if not spec.from_scratch]
 SCRATCH = [m for m, spec in METHODS.items() if spec.from_scratch]
 
 
-def ratios_key(method: str) -> str:
-    """The params.yaml key that lists the prune ratios a method runs at."""
-    return 'prune.ratios' if METHODS[method].curve else 'baselines.ratios'
-
-
 def ratios_of(method: str, params: dict) -> list[float]:
-    """The prune ratios a method runs at (params.yaml)."""
-    return list(param(params, ratios_key(method)))
+    """The prune ratios a method runs at (params.yaml), ascending."""
+    ratios = params['baselines']['ratios'] + (params['prune']['ratios'] if METHODS[method].curve else [])
+    return sorted(ratios)
+
+
+def seeds_at(ratio: float, params: dict) -> list[int]:
+    """The seeds the cells at ``ratio`` run: ``seeds`` for the comparison, else prune.curve_seeds."""
+    return list(param(params, 'seeds' if ratio in params['baselines']['ratios'] else 'prune.curve_seeds'))
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class Cell:
     ratio: float | None
     seed: int
     degradation: str = 'bi'  # the LR its models train on and are scored on (bi | bd)
+    curve_only: bool = False  # at a ratio of prune.ratios only: its stages are <stage>_<method>_curve@...
 
     @property
     def tag(self) -> str:
@@ -86,10 +91,17 @@ class Cell:
         return f'{self.degradation}-{ratio}seed{self.seed}'
 
     def stage_name(self, stage: str) -> str:
-        """dvc.yaml's name of this cell's ``stage`` (``sparsify_ssl@bi-0.5-0``, ``train_dense@bi-0``);
-        also the name of its MLflow run."""
-        ratio = '' if self.ratio is None else f'{self.ratio}-'
-        return f'{stage}_{self.method}@{self.degradation}-{ratio}{self.seed}'
+        """dvc.yaml's name of this cell's ``stage`` (``sparsify_ssl@bi-0.5-0``,
+        ``prune_l1_norm_curve@bi-0.25-0``, ``train_dense@bi``); also the name of its MLflow run."""
+        if self.method == 'dense':
+            return f'{stage}_dense@{self.degradation}'
+        block = '_curve' if self.curve_only else ''
+        return f'{stage}_{self.method}{block}@{self.degradation}-{self.ratio}-{self.seed}'
+
+    @property
+    def ratios_key(self) -> str:
+        """The params.yaml key that lists this cell's ratio (errors name it)."""
+        return 'prune.ratios' if self.curve_only else 'baselines.ratios'
 
     @property
     def mlflow_tags(self) -> dict:
@@ -135,15 +147,16 @@ class Cell:
 
     # ---- what this cell is made from
     def dense(self) -> 'Cell':
-        return Cell('dense', None, self.seed, self.degradation)
+        """The dense model this cell starts from: the one of its degradation, whatever its seed."""
+        return dense_cell(self.degradation)
 
     def owner(self) -> 'Cell':
         """The cell whose pruned network this one finetunes (SSL + TF: SSL's)."""
-        return Cell(METHODS[self.method].pruned_by or self.method, self.ratio, self.seed, self.degradation)
+        return replace(self, method=METHODS[self.method].pruned_by or self.method)
 
     def macs_reference(self) -> 'Cell':
         """The pruned cell whose MACs a from-scratch method is narrowed to (lite: SSL's)."""
-        return Cell(METHODS[self.method].macs_of, self.ratio, self.seed, self.degradation)
+        return replace(self, method=METHODS[self.method].macs_of)
 
     def final_network(self) -> Path:
         if self.method == 'dense':
@@ -191,31 +204,43 @@ def authors_models(params: dict) -> list[AuthorsModel]:
     return [AuthorsModel(name, entry['degradation']) for name, entry in params['authors']['checkpoints'].items()]
 
 
-STAGES = {  # pipeline stage -> the methods it runs for ('dense': the dense model, per seed)
+STAGES = {  # pipeline stage -> the methods it runs for ('dense': the dense model, per degradation)
     'train': ['dense', *SCRATCH], 'sparsify': SEARCHED, 'prune': PRUNED, 'finetune': FINETUNED,
     'evaluate': ['dense', *METHODS],
 }
 
 
+def cell(method: str, ratio: float | None, seed: int, degradation: str, params: dict) -> Cell:
+    """The cell of a method at a ratio and seed, placed by params.yaml (the comparison or the curve)."""
+    if method == 'dense':
+        return dense_cell(degradation)
+    return Cell(method, ratio, seed, degradation, curve_only=ratio not in params['baselines']['ratios'])
+
+
+def dense_cell(degradation: str) -> Cell:
+    return Cell('dense', None, DENSE_SEED, degradation)
+
+
 def cells(params: dict, methods: list[str] | None = None) -> list[Cell]:
-    """Every cell params.yaml asks for, per degradation: the dense model per seed, then each
-    method at its ratios, per seed."""
+    """Every cell params.yaml asks for, per degradation: the dense model, then each method at its
+    ratios, per seed of that ratio."""
     out = []
     for lr in params['data']['degradations']:
         if methods is None:
-            out += [Cell('dense', None, s, lr) for s in params['seeds']]
+            out.append(dense_cell(lr))
         for method in list(METHODS) if methods is None else methods:
-            out += [Cell(method, r, s, lr) for r in ratios_of(method, params) for s in params['seeds']]
+            out += [cell(method, r, s, lr, params) for r in ratios_of(method, params) for s in seeds_at(r, params)]
     return out
 
 
 def dense_cells(params: dict) -> list[Cell]:
-    """The dense model's cells: one per seed and degradation."""
-    return [Cell('dense', None, s, lr) for lr in params['data']['degradations'] for s in params['seeds']]
+    """The dense model's cells: one per degradation."""
+    return [dense_cell(lr) for lr in params['data']['degradations']]
 
 
 def cell_argument(choices: list[str], description: str) -> Cell:
-    """The cell a stage runs: ``python -m ssl_mm.stages.<stage> <method> [--ratio R] --seed S``."""
+    """The cell a stage runs: ``python -m ssl_mm.stages.<stage> <method> [--ratio R --seed S]``,
+    placed by params.yaml (a curve-only ratio names its stages ``..._curve``)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument('method', choices=choices)
     parser.add_argument('--ratio', type=float, default=None,
@@ -225,4 +250,6 @@ def cell_argument(choices: list[str], description: str) -> Cell:
     args = parser.parse_args()
     if (args.ratio is None) != (args.method == 'dense'):
         parser.error('--ratio is required for every method but dense')
-    return Cell(args.method, args.ratio, args.seed, args.degradation)
+    if args.method == 'dense' and args.seed != DENSE_SEED:
+        parser.error(f'the dense model has one seed ({DENSE_SEED}): every cell starts from it')
+    return cell(args.method, args.ratio, args.seed, args.degradation, load_params())

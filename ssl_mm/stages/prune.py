@@ -10,14 +10,14 @@ from ..flops import cost_against_dense
 from ..pruning import final_pruned_set, kept_fraction, load_network, pick_pruned, prune, round_kept, save_network
 from ..tracking import log_record, numeric, stage_run, tracked
 from .common import load_params, run_stage, write_json
-from .methods import METHODS, PRUNED, Cell, cell_argument, ratios_key
+from .methods import METHODS, PRUNED, Cell, cell_argument
 
 
 def pruned_units(cell: Cell, net, params: dict) -> tuple[dict, dict]:
     """The units the cell's method picks in ``net``, and the set cut after ``prune.round_to``
     gave some back; a bad value is reported by the params.yaml key it came from."""
     p, spec = params['prune'], METHODS[cell.method]
-    with named_as(ratio=ratios_key(cell.method), final_pick='prune.final_pick', round_to='prune.round_to'):
+    with named_as(ratio=cell.ratios_key, final_pick='prune.final_pick', round_to='prune.round_to'):
         if spec.search is not None:
             state = torch.load(cell.dir / 'sparsify_state.pt', map_location='cpu', weights_only=True)
             picked = final_pruned_set(net, state, p['final_pick'])

@@ -12,7 +12,7 @@ from ..reports.results import collect
 from ..reports.tables import build_paper_table, write_paper_table
 from ..tracking import finish_pipeline_run, stage_run, tracked
 from .common import load_params, run_stage
-from .methods import PRUNED, Cell, cells
+from .methods import PRUNED, Cell, cells, dense_cell
 
 REPORTS = Path('reports')
 
@@ -22,7 +22,7 @@ def main() -> None:
     profile, out, sets = params['profile'], REPORTS / 'figures', list(params['evaluate']['sets'])
     # The per-network figures show the first seed and degradation at the first ratio every method runs at.
     ratio, seed, lr = params['baselines']['ratios'][0], params['seeds'][0], params['data']['degradations'][0]
-    ssl, dense = Cell('ssl', ratio, seed, lr), Cell('dense', None, seed, lr).network('dense')
+    ssl, dense = Cell('ssl', ratio, seed, lr), dense_cell(lr).network('dense')
     with stage_run('report', {'profile': profile}, {'profile': profile}):
         results, unavailable = collect(params)
         paths = write_paper_table(results, build_paper_table(results, unavailable, params), REPORTS, params)

@@ -12,7 +12,7 @@ from ..pruning.regularization import SSLRegularizationHook
 from ..tracking import stage_run
 from .common import file_digest, generator_of, record_training, run_stage, run_training, training_stage, work_dir
 from .datasets import dataset_tag
-from .methods import METHODS, SEARCHED, cell_argument, ratios_key
+from .methods import METHODS, SEARCHED, cell_argument
 
 
 def main() -> None:
@@ -27,7 +27,7 @@ def main() -> None:
     tags = {'profile': params['profile'], **cell.mlflow_tags, 'dataset': dataset_tag(params)}
     with stage_run(cell.stage_name('sparsify'), {**p, 'ratio': cell.ratio}, tags) as run:
         # The hook validates its arguments: errors name the params.yaml keys they came from.
-        with named_as(ratio=ratios_key(cell.method), **{k: f'sparsify.{k}' for k in p if k != 'iters'}):
+        with named_as(ratio=cell.ratios_key, **{k: f'sparsify.{k}' for k in p if k != 'iters'}):
             runner = run_training(cfg, work, load_from=f'{dense}.pth')
         if run is None:
             return

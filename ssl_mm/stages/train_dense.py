@@ -4,7 +4,8 @@ too, unless ``train_dense.spynet_pretrained`` names its weights) or from a train
 used as it is). ``train_dense.activation`` (auto: that of the weights' origin, ReLU otherwise)
 is saved with the network, and every later stage builds from the saved config.
 
-``train_dense dense --seed S`` trains the dense model of seed S. ``train_dense lite --ratio R
+``train_dense dense`` trains the dense model (one per degradation, seed 0: every cell starts
+from it). ``train_dense lite --ratio R
 --seed S`` trains the BasicVSR-lite baseline the same way: the dense architecture narrowed (trunk
 and HR head alike) until its MACs match the SSL-pruned network's at ratio R, for SSL's whole
 budget (dense + sparsify + finetune iterations), with the dense model's SPyNet."""
