@@ -161,3 +161,36 @@ def test_one_seed_establishes_no_order(metrics, params):
     [ordered] = [f for f in findings(results, ['vid4_bi']) if f.claim.startswith('SSL ahead')]
     assert not ordered.holds and 'one seed: the spread is not measured' in ordered.numbers
     assert ordered.line().startswith('✗ **SSL ahead of L1-norm and of BasicVSR-lite')
+
+
+def test_the_visual_comparison_shows_the_same_detailed_crop_with_each_frames_psnr(prepared_dir, tmp_path):
+    """reports/figures/visual_*.png: GT, then the same crop of each output, titled with its
+    Y-PSNR on that frame, the number evaluate() averages (checked here against a one-frame run)."""
+    import numpy as np
+    import torch
+
+    from ssl_mm.eval import PROTOCOLS
+    from ssl_mm.eval.benchmark_sets import load_test_set
+    from ssl_mm.eval.evaluate import bicubic_upscaler, evaluate, network_upscaler
+    from ssl_mm.models import SSLBasicVSRNet
+    from ssl_mm.reports.visual import detail_window, panels, visual_comparison
+
+    flat = np.full((64, 96, 3), 128, np.uint8)
+    flat[40:56, 60:76] = np.random.default_rng(0).integers(0, 255, (16, 16, 3))  # the only detail
+    y, x = detail_window(flat, 24)
+    assert y <= 40 and y + 24 >= 56 and x <= 60 and x + 24 >= 76
+
+    clip = load_test_set('embedded_bi', prepared_dir)[0]
+    protocol = PROTOCOLS['embedded_bi'].with_overrides(max_frames=3)  # frame 1 of 3
+    torch.manual_seed(0)
+    upscalers = {'bicubic': bicubic_upscaler(), 'net': network_upscaler(SSLBasicVSRNet(8, 1))}
+    path = visual_comparison(upscalers, {'net': 'A network'}, clip, protocol, 'test', tmp_path / 'visual.png')
+    image = matplotlib.image.imread(path)
+    assert image.shape[0] > 700 and image.shape[1] > 1000 and image.std() > 0.01
+
+    frame, t, (y, x, side), shown = panels(upscalers, {'net': 'A network'}, clip, protocol)
+    assert t == 1 and [p.title.split('\n')[0] for p in shown] == ['GT', 'bicubic', 'A network']
+    assert all(p.crop.shape == (side, side, 3) for p in shown) and np.array_equal(shown[0].crop, frame[y:y + side, x:x + side])
+    one = type(clip)(clip.name, clip.lr[1:2], clip.gt[1:2])  # frame 1 alone (Bicubic works frame by frame)
+    bicubic = evaluate({'bicubic': upscalers['bicubic']}, [one], PROTOCOLS['embedded_bi'])['psnr_y'].item()
+    assert shown[1].psnr_y == pytest.approx(bicubic, abs=1e-9) and shown[1].title.endswith(f'{bicubic:.2f} dB')

@@ -23,7 +23,8 @@ def params_file(repo, tmp_path):
 @pytest.mark.parametrize('mutate,message', [
     (lambda p: p.update(profil='paper'), "unknown key 'profil'"),
     (lambda p: p.update(profile='gpu'), r"profile='gpu' is invalid: expected one of \['default', 'paper'\]"),
-    (lambda p: p['prune'].update(ratios=[0.25, 1.5]), r'prune.ratios=\[0.25, 1.5\] is invalid: expected a list of distinct numbers in \(0, 1\)'),
+    (lambda p: p['prune'].update(ratios=[0.25, 1.5]),
+     r'prune.ratios=\[0.25, 1.5\] is invalid: expected a list of distinct numbers in \(0, 1\)'),
     (lambda p: p['baselines'].update(ratios=[]), r'baselines.ratios=\[\] is invalid: expected a non-empty list'),
     (lambda p: p['prune'].update(ratios=0.5), r"prune.ratios=0.5 is invalid"),
     (lambda p: p['prune'].update(ratios=[0.25, 0.25]), r"prune.ratios=\[0.25, 0.25\] is invalid: expected a list of distinct"),

@@ -78,6 +78,11 @@ def _scores(gt: dict[str, np.ndarray], sr: dict[str, np.ndarray], protocol: Prot
     return row
 
 
+def frame_scores(gt: np.ndarray, sr: np.ndarray, protocol: Protocol) -> dict[str, float]:
+    """One uint8 frame's metrics under ``protocol`` (what :func:`evaluate` averages per clip)."""
+    return _scores(_views(gt, protocol), _views(sr, protocol), protocol)
+
+
 def evaluate(upscalers: dict[str, Upscaler], clips: list[Clip], protocol: Protocol,
              scale: int = 4) -> pd.DataFrame:
     """One row per method (key of ``upscalers``) and clip: frames scored and the mean of each

@@ -56,6 +56,7 @@ PAPER_ORDERS = {
 DENSE_SEED = 0  # the one dense model's training seed: every cell, of every seed, starts from it
 # The reference rows: not pruned.
 REFERENCES = {'bicubic': ('Bicubic', 'Bicubic'), 'dense': ('BasicVSR (dense)', 'BasicVSR')}
+VISUAL = ['ssl', 'l1_norm', 'lite']  # the visual comparison's networks, beside GT, Bicubic and dense
 SSL_BEFORE_FINETUNING = 'ssl_pruned'  # SSL's pruned network, evaluated before finetuning too
 AUTHORS = 'ssl_authors'  # the SSL authors' released pruned models (authors.checkpoints), scored beside ours
 EVAL_FILES = ('metrics.json', 'cost.json', 'unavailable.json', 'per_clip.csv', 'per_set.csv')  # what evaluate writes

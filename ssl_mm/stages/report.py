@@ -5,16 +5,45 @@ from pathlib import Path
 
 import torch
 
+from ..errors import DataError
+from ..eval import PROTOCOLS
+from ..eval.benchmark_sets import load_test_set
+from ..eval.evaluate import bicubic_upscaler, network_upscaler
+from ..models.flow_cache import cache_flows
 from ..pruning import load_network
 from ..reports import figures
 from ..reports.readme import write_readme
-from ..reports.results import collect
+from ..reports.results import collect, label
 from ..reports.tables import build_paper_table, write_paper_table
+from ..reports.visual import visual_comparison
+from ..runtime import for_cpu_inference
 from ..tracking import finish_pipeline_run, stage_run, tracked
 from .common import load_params, run_stage
-from .methods import PRUNED, Cell, cells, dense_cell
+from .methods import PRUNED, VISUAL, Cell, cells, dense_cell
 
 REPORTS = Path('reports')
+
+
+def visual_figures(params: dict, ratio: float, seed: int, lr: str, out: Path) -> list[Path]:
+    """The same crop from GT, Bicubic, dense and each VISUAL method's final network (this ratio,
+    seed and degradation): Vid4's calendar and the first embedded clip, where prepared."""
+    stems = {'dense': dense_cell(lr).network('dense'), **{m: Cell(m, ratio, seed, lr).final_network() for m in VISUAL}}
+    upscalers = {'bicubic': bicubic_upscaler()}
+    for name, stem in stems.items():
+        upscalers[name] = network_upscaler(cache_flows(for_cpu_inference(load_network(f'{stem}.py', f'{stem}.pth'))))
+    made, data, p = [], params['data'], params['evaluate']
+    for set_name, clip_name in ((f'vid4_{lr}', 'calendar'), (f'embedded_{lr}', None)):
+        try:
+            clips = load_test_set(set_name, data['prepared'], data)
+        except DataError:  # not prepared here (no Vid4 GT): no figure for it
+            continue
+        clip = next((c for c in clips if c.name == clip_name), clips[0])
+        protocol = PROTOCOLS[set_name].with_overrides(max_seq_len=p['max_seq_len'], max_frames=p['max_frames'])
+        title = (f'{set_name}: ratio {ratio}, seed {seed}, {params["profile"]} profile; '
+                 'Y-PSNR of this frame under each title')
+        made.append(visual_comparison(upscalers, {n: label(n) for n in upscalers}, clip, protocol, title,
+                                      out / f'visual_{set_name.rsplit("_", 1)[0]}.png'))
+    return made
 
 
 def main() -> None:
@@ -40,6 +69,7 @@ def main() -> None:
                                        load_network(f'{searched}.py', f'{searched}.pth'),
                                        picked, profile, out / 'scale_distribution.png'),
             figures.training_curves(curves, profile, out / 'training_curves.png'),
+            *visual_figures(params, ratio, seed, lr, out),
         ]
         paths += [*made, write_readme(REPORTS, results, unavailable, params, made)]
         for path in paths:
