@@ -12,6 +12,7 @@ import yaml
 from dvc_repo import dvc, make_repo, ran, stages_of, write_params
 from mlflow.tracking import MlflowClient
 
+from ssl_mm.models.foreign import trained_iterations
 from ssl_mm.stages.methods import cells
 from ssl_mm.tracking import tracking_uri
 
@@ -42,7 +43,10 @@ def test_pipeline_runs_caches_and_reruns_only_new_cells(mini_repo, tmp_path):
     assert 'SSL' in (mini_repo / 'reports' / 'README.md').read_text()
     # The same budget for all: L1-norm finetunes for sparsify + finetune iterations, lite for all three.
     assert json.loads((mini_repo / 'metrics/finetune/l1_norm/bi-ratio0.5-seed0.json').read_text())['iters'] == 8 + 6
-    assert json.loads((mini_repo / 'metrics/train/lite/bi-ratio0.5-seed0.json').read_text())['iters'] == 6 + 8 + 6
+    lite = json.loads((mini_repo / 'metrics/train/lite/bi-ratio0.5-seed0.json').read_text())
+    assert lite['iters'] == 6 + 8 + 6 and lite['budget'] == {'dense': 6, 'sparsify': 8, 'finetune': 6}
+    assert trained_iterations(mini_repo / 'models/dense/bi-seed0/dense.pth') == 6  # what init_from of it would add
+    assert 'Here: the dense model 6 iterations; sparsify 8 + finetune 6; BasicVSR-lite 20 (6 + 8 + 6).' in table
     plots = dvc(mini_repo, 'plots', 'show', '--json').stdout
     assert 'seed0.csv' in plots and 'kept_channels.png' in plots
 

@@ -71,6 +71,15 @@ def read_foreign(path: Path) -> tuple[dict[str, torch.Tensor], str, str]:
                           f'SSL-authors one (BasicSR params) nor an ssl-mm dense.pth: pass one of those')
 
 
+def trained_iterations(path: Path) -> int | None:
+    """How many iterations the network in ``path`` was trained: recorded by ssl-mm in its dense.pth
+    (meta ``trained_iters``); None for other checkpoints (MMagic's, the authors'), which do not say."""
+    checkpoint = load_checkpoint(path)
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    iters = meta.get('trained_iters') if isinstance(meta, dict) else None
+    return iters if isinstance(iters, int) else None
+
+
 def load_foreign(net: torch.nn.Module, state: dict[str, torch.Tensor], path: Path) -> torch.nn.Module:
     """Load ``state`` (from :func:`read_foreign`) into ``net``, an SSLBasicVSRNet built with the
     architecture the weights must fit; SSL-only entries it lacks keep their identity values."""

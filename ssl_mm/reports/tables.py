@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 
 from ..io import atomic_path
-from ..stages.methods import METHODS, REFERENCES
+from ..stages.methods import METHODS, REFERENCES, SCRATCH, cells, dense_cells
 from .paper import PAPER_TABLE1
-from .results import label, over_seeds
+from .results import label, load_json, over_seeds
 
 PAPER_SETS = ['reds4', 'vimeo90k_t_bi', 'vid4_bi', 'udm10_bd', 'vimeo90k_t_bd', 'vid4_bd']
 NOT_AVAILABLE, NOT_RUN, NOT_IN_PAPER = 'not available', 'not run', 'not in paper'
@@ -68,6 +68,23 @@ def paper_rows(params: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def budget_note(params: dict) -> str:
+    """The iteration budgets behind the rows, as the training stages recorded them."""
+    dense = load_json(dense_cells(params)[0].metrics('train'))
+    lite = load_json(cells(params, SCRATCH)[0].metrics('train')).get('budget') if SCRATCH else None
+    rule = ('Every method after the dense model trains as many iterations as SSL does (sparsify + finetune; '
+            'L1-norm finetunes that long); BasicVSR-lite trains dense + sparsify + finetune iterations from '
+            'scratch, with the dense model\'s SPyNet.')
+    if not dense or not lite:
+        return rule
+    trained = dense.get('trained_iters', dense['iters'])
+    origin = (f" ({dense['iters']} in this run, from {dense['init_from']}"
+              f"{'' if dense.get('init_trained_iters') else ', whose own training is not recorded'})"
+              if dense.get('init_from') else '')
+    return (f"{rule} Here: the dense model {trained} iterations{origin}; sparsify {lite['sparsify']} + finetune "
+            f"{lite['finetune']}; BasicVSR-lite {sum(lite.values())} ({' + '.join(map(str, lite.values()))}).")
+
+
 def table_notes(params: dict) -> list[str]:
     speed, max_frames = params['speed'], params['evaluate']['max_frames']
     h, w = speed['lr_size']
@@ -84,8 +101,7 @@ def table_notes(params: dict) -> list[str]:
         '(unpruned, the same in every model); the paper reports no FLOPs. MAC ratio and CPU speed-up: dense / '
         f"method; CPU: 2 threads, channels-last, {speed['frames']} frames at {h}x{w}, fastest of "
         f"{speed['repeats']} interleaved runs.",
-        'Every method after the dense model trains as many iterations as SSL does (sparsify + finetune); '
-        'BasicVSR-lite trains dense + sparsify + finetune iterations from scratch, with the dense model\'s SPyNet.',
+        budget_note(params),
         f"'{NOT_AVAILABLE}': the test set is not on this machine (metrics/eval/*/unavailable.json says why); "
         f"'{NOT_RUN}': not in evaluate.sets, or no model was trained on its degradation (data.degradations="
         f"{params['data']['degradations']}; each model is scored on the sets of its own LR).",

@@ -19,7 +19,7 @@ from mmengine.config import Config
 from ..choices import ACTIVATIONS
 from ..flops import cost_against_dense, macs_per_frame
 from ..io import atomic_path
-from ..models.foreign import load_foreign, local_file, read_foreign
+from ..models.foreign import load_foreign, local_file, read_foreign, trained_iterations
 from ..pruning.checkpoint import load_network, save_network
 from ..safe_checkpoint import tensors_only_copy
 from ..tracking import log_record, stage_run, tracked
@@ -62,6 +62,15 @@ def lite_generator(generator: dict, target_macs: float) -> dict:
     return narrowed(best)
 
 
+def lite_budget(cell, params: dict) -> dict[str, int]:
+    """BasicVSR-lite's iterations from scratch: what the dense model was trained (its recorded
+    ``trained_iters``, a committed or converted checkpoint's included) plus SSL's sparsify and
+    finetune. A dense model from a checkpoint that does not record its training counts as 0."""
+    dense = json.loads(cell.dense().metrics('train').read_text())
+    return {'dense': dense.get('trained_iters', dense['iters']),
+            **{stage: configured_iters(stage, params) for stage in ('sparsify', 'finetune')}}
+
+
 def starting_point(cfg: Config, p: dict) -> tuple[dict, object | None]:
     """Apply train_dense's activation and SPyNet weights to ``cfg``'s generator; returns what was
     used (for the metrics) and the converted ``init_from`` network, if any."""
@@ -69,7 +78,7 @@ def starting_point(cfg: Config, p: dict) -> tuple[dict, object | None]:
     if p['init_from']:
         path = local_file(p['init_from'], 'train_dense.init_from')
         state, origin, trained_with = read_foreign(path)
-        used.update(init_from=str(path), init_origin=origin)
+        used.update(init_from=str(path), init_origin=origin, init_trained_iters=trained_iterations(path))
     activation = trained_with if p['activation'] == 'auto' else p['activation']
     cfg.model.generator.act_cfg = ACTIVATIONS[activation]
     used['activation'] = activation
@@ -95,7 +104,8 @@ def main() -> None:
             ssl['lr_height'] * ssl['lr_width'])
         # The dense network's own config (its activation included), narrowed.
         cfg.model.generator = lite_generator(Config.fromfile(f'{dense}.py').model.to_dict(), target)
-        set_iterations(cfg, sum(configured_iters(s, params) for s in ('train_dense', 'sparsify', 'finetune')))
+        used['budget'] = lite_budget(cell, params)
+        set_iterations(cfg, sum(used['budget'].values()))
         inputs.append(file_digest(f'{dense}.pth'))
     else:
         used, start = starting_point(cfg, p)
@@ -109,6 +119,9 @@ def main() -> None:
 
     tags = {'profile': params['profile'], **cell.mlflow_tags, 'dataset': dataset_tag(params)}
     with stage_run(cell.stage_name('train'), {**p, **used}, tags) as run:
+        if not lite:  # what the dense model has been trained in all (lite's budget builds on it)
+            here = 0 if p['iters'] == 0 else configured_iters('train_dense', params)
+            used['trained_iters'] = (used.get('init_trained_iters') or 0) + here
         if start is not None and p['iters'] == 0:  # the converted checkpoint is the dense model
             if run is not None:
                 save_network(start, out.parent, out.name, meta=dict(stage='train_dense', seed=cell.seed, **used))
@@ -126,7 +139,7 @@ def main() -> None:
         save_network(net, out.parent, out.name, meta=dict(stage=f'train_{cell.method}', seed=cell.seed, **used))
         extra = dict(used)
         if lite:
-            extra = dict(cost_against_dense(load_network(f'{dense}.py', f'{dense}.pth'), net.cpu().eval(),
+            extra = dict(used, **cost_against_dense(load_network(f'{dense}.py', f'{dense}.pth'), net.cpu().eval(),
                                             params['speed']),
                          mid_channels=net.mid_channels, hr_channels=net.arch['hr_channels'])
         record_training(runner, work, cell.metrics('train'), cell.curve('train'), ('val/PSNR',), extra)
