@@ -72,6 +72,7 @@ SEEDS = distinct_list(lambda s: _integer(s) and s >= 0, 'integers >= 0, e.g. [0,
 SCHEMA: dict[str, dict[str, Check] | Check] = {
     'profile': one_of(*PROFILES),
     'seeds': SEEDS,
+    'other_seeds': SEEDS,
     'data': {'prepared': PATH, 'vid4_gt': PATH_OR_NULL, 'reds': PATH_OR_NULL, 'vimeo90k': PATH_OR_NULL,
              'udm10': PATH_OR_NULL, 'train_set': one_of('reds', 'vimeo90k'),
              'degradations': distinct_list(lambda d: d in LR_DIRS, f'degradations of {list(LR_DIRS)}, e.g. [bi, bd]')},
@@ -84,7 +85,7 @@ SCHEMA: dict[str, dict[str, Check] | Check] = {
     'sparsify': {'iters': ITERS, 'criterion': one_of(*CRITERIA), 'step': POSITIVE_OR_NULL,
                  'ceiling': POSITIVE_OR_NULL, 'update_interval': ITERS,
                  'stabilize_iters': ((lambda v: v is None or (_integer(v) and v >= 0)), 'an integer >= 0 or null')},
-    'prune': {'ratios': CURVE_RATIOS, 'curve_seeds': SEEDS, 'final_pick': one_of(*FINAL_PICKS),
+    'prune': {'ratios': CURVE_RATIOS, 'final_pick': one_of(*FINAL_PICKS),
               'round_to': ((lambda v: _integer(v) and v >= 1), 'an integer >= 1')},
     'finetune': {'iters': ITERS, 'lr': POSITIVE_OR_NULL, 'lambda_tf': NON_NEGATIVE},
     'baselines': {'ratios': RATIOS, 'tf_lambda': NON_NEGATIVE},
@@ -131,6 +132,10 @@ def validate(params: dict, path: Path = PARAMS_FILE) -> dict:
     if params['profile'] == 'paper' and 'bd' in data['degradations'] and data['train_set'] == 'reds':
         raise ParamsError(f'{path}: data.degradations={data["degradations"]}: REDS has BI LR only; BD models train '
                           'on Vimeo-90K (the paper\'s BD models): set data.train_set to vimeo90k, or drop bd')
+    strays = [s for s in params['other_seeds'] if s not in params['seeds']]
+    if strays:  # SSL + TF (other_seeds) finetunes SSL's pruned model (seeds) of the same seed
+        raise ParamsError(f'{path}: other_seeds={params["other_seeds"]}: {strays} not in seeds {params["seeds"]} '
+                          '(SSL + TF finetunes SSL\'s pruned model of the same seed): add them to seeds')
     both = [r for r in params['baselines']['ratios'] if r in params['prune']['ratios']]
     if both:  # a params.yaml from before the comparison had its own seeds: 0.5 was in both lists
         raise ParamsError(f'{path}: prune.ratios={params["prune"]["ratios"]} repeats baselines.ratios {both}: '

@@ -27,15 +27,15 @@ def dvc_root(repo, tmp_path):
     return tmp_path
 
 
-@pytest.mark.parametrize('ratios,curve_seeds,baselines,seeds,degradations,authors', [
+@pytest.mark.parametrize('ratios,other_seeds,baselines,seeds,degradations,authors', [
     ([0.25, 0.75], [0], [0.5], [0, 1, 2], ['bi'], {}),
-    ([0.1, 0.9], [3, 5], [0.3, 0.6], [1, 4], ['bi', 'bd'], {'reds': {'path': 'ckpt/reds.pt', 'degradation': 'bi'},
+    ([0.1, 0.9], [4], [0.3, 0.6], [1, 4], ['bi', 'bd'], {'reds': {'path': 'ckpt/reds.pt', 'degradation': 'bi'},
                                                             'vimeo_bd': {'path': 'ckpt/vimeo_bd.pt', 'degradation': 'bd'}})])
-def test_dvc_yaml_declares_every_cell_with_the_outputs_methods_py_names(repo, dvc_root, ratios, curve_seeds, baselines,
+def test_dvc_yaml_declares_every_cell_with_the_outputs_methods_py_names(repo, dvc_root, ratios, other_seeds, baselines,
                                                                          seeds, degradations, authors):
     params = yaml.safe_load((repo / 'params.yaml').read_text())
     params['prune']['ratios'], params['baselines']['ratios'], params['seeds'] = ratios, baselines, seeds
-    params['prune']['curve_seeds'] = curve_seeds
+    params['other_seeds'] = other_seeds
     params['data']['degradations'] = degradations
     params['authors']['checkpoints'] = authors
     declared = _stages(dvc_root, params)

@@ -24,7 +24,8 @@ def mini_repo(tmp_path_factory) -> Path:
         params['train_dense']['iters'], params['sparsify']['iters'], params['finetune']['iters'] = 6, 8, 6
         params['sparsify'].update(step=0.05, update_interval=2, stabilize_iters=4)
         params['evaluate']['sets'] = ['embedded_bi', 'reds4']  # reds4: not on this machine
-        params['prune']['ratios'], params['baselines']['ratios'], params['seeds'] = [], [0.5], [0]  # the comparison only
+        params['prune']['ratios'], params['baselines']['ratios'] = [], [0.5]  # the comparison only
+        params['seeds'] = params['other_seeds'] = [0]
 
     return make_repo(tmp_path_factory.mktemp('pipeline'), edit)
 
@@ -55,7 +56,7 @@ def test_pipeline_runs_caches_and_reruns_only_new_cells(mini_repo, tmp_path):
     assert ran(again) == set() and time.perf_counter() - start < 30
 
     # A ratio on the curve runs only its cells (SSL and L1-norm, the curve methods, named ..._curve);
-    # a new seed, only its own: of the comparison (every method at 0.5), or of the curve's ratios.
+    # a new seed, only its own: of the spread (SSL, L1-norm, lite at 0.5), or of every other cell.
     params['prune']['ratios'] = [0.25]
     write_params(mini_repo, params)
     changed = dvc(mini_repo, 'repro')
@@ -66,16 +67,19 @@ def test_pipeline_runs_caches_and_reruns_only_new_cells(mini_repo, tmp_path):
     rows = pd.read_csv(mini_repo / 'reports' / 'paper_table.csv')
     assert sorted(rows.loc[rows['method'] == 'SSL', 'prune ratio']) == [0.25, 0.5]
     assert sorted(rows.loc[rows['method'] == 'L1-norm (per layer)', 'prune ratio']) == [0.25, 0.5]
-    for key in ('seeds', 'curve_seeds'):
-        group = params['prune'] if key == 'curve_seeds' else params
-        group[key] = [0, 1]
-        write_params(mini_repo, params)
-        stale = set(json.loads(dvc(mini_repo, 'status', '--json').stdout)) - {'report'}
-        at = 0.25 if key == 'curve_seeds' else 0.5
-        assert stale == stages_of(params, lambda cell: cell.seed == 1)  # what `dvc repro` would run
-        assert stale and {cell.ratio for cell in cells(params) if cell.seed == 1} == {at}
-        group[key] = [0]
-        write_params(mini_repo, params)
+    params['seeds'] = [0, 1]
+    write_params(mini_repo, params)
+    stale = set(json.loads(dvc(mini_repo, 'status', '--json').stdout)) - {'report'}
+    assert stale == stages_of(params, lambda cell: cell.seed == 1)  # what `dvc repro` would run
+    assert {(c.method, c.ratio) for c in cells(params) if c.seed == 1} == {('ssl', 0.5), ('l1_norm', 0.5), ('lite', 0.5)}
+    params['other_seeds'] = [0, 1]
+    write_params(mini_repo, params)
+    stale = set(json.loads(dvc(mini_repo, 'status', '--json').stdout)) - {'report'}
+    assert stale == stages_of(params, lambda cell: cell.seed == 1)
+    assert {(c.method, c.ratio) for c in cells(params) if c.seed == 1 and c.method != 'dense'} == {
+        ('ssl', 0.5), ('l1_norm', 0.5), ('lite', 0.5), ('assl', 0.5), ('ssl_tf', 0.5), ('ssl', 0.25), ('l1_norm', 0.25)}
+    params['seeds'] = params['other_seeds'] = [0]
+    write_params(mini_repo, params)
 
     # One MLflow result run per cell, with the cell as params and flat metric names.
     client = MlflowClient(tracking_uri(mini_repo))

@@ -28,7 +28,7 @@ def params(repo):
     params = yaml.safe_load((repo / 'params.yaml').read_text())
     params['evaluate']['sets'] = ['embedded_bi', 'vid4_bi', 'reds4']
     params['prune']['ratios'], params['baselines']['ratios'], params['seeds'] = [0.25], [0.5], [0, 1]
-    params['prune']['curve_seeds'] = [0, 1]
+    params['other_seeds'] = [0, 1]
     return params
 
 
@@ -66,7 +66,7 @@ def test_table_has_a_row_per_method_and_ratio_with_mean_and_std_over_seeds(metri
 
 
 def test_one_seed_shows_no_spread(metrics, params):
-    params['seeds'] = params['prune']['curve_seeds'] = [0]
+    params['seeds'] = params['other_seeds'] = [0]
     results, unavailable = collect(params)
     table = build_paper_table(results, unavailable, params)
     assert table[table['method'] == 'SSL']['vid4_bi'].tolist() == ['24.39 / 0.6719', '24.29 / 0.6719']

@@ -28,10 +28,12 @@ def params_file(repo, tmp_path):
     (lambda p: p['baselines'].update(ratios=[]), r'baselines.ratios=\[\] is invalid: expected a non-empty list'),
     (lambda p: p['prune'].update(ratios=0.5), r"prune.ratios=0.5 is invalid"),
     (lambda p: p['prune'].update(ratios=[0.25, 0.25]), r"prune.ratios=\[0.25, 0.25\] is invalid: expected a list of distinct"),
-    (lambda p: p['prune'].update(ratios=[0.25, 0.5, 0.75]),  # a params.yaml from before prune.curve_seeds
+    (lambda p: p['prune'].update(ratios=[0.25, 0.5, 0.75]),  # a params.yaml from before other_seeds
      r"prune.ratios=\[0.25, 0.5, 0.75\] repeats baselines.ratios \[0.5\]: prune.ratios lists only the curve's other "
      r"ratios .*; remove \[0.5\] from prune.ratios"),
-    (lambda p: p['prune'].update(curve_seeds=[]), r'prune.curve_seeds=\[\] is invalid: expected a non-empty list'),
+    (lambda p: p.update(other_seeds=[]), r'other_seeds=\[\] is invalid: expected a non-empty list'),
+    (lambda p: p.update(other_seeds=[0, 7]), r'other_seeds=\[0, 7\]: \[7\] not in seeds \[0, 1, 2\] \(SSL \+ TF finetunes '
+                                             r"SSL's pruned model of the same seed\): add them to seeds$"),
     (lambda p: p.update(seeds=[]), r'seeds=\[\] is invalid: expected a non-empty list of distinct integers'),
     (lambda p: p.update(seeds=[0, -1]), r'seeds=\[0, -1\] is invalid'),
     (lambda p: p['sparsify'].update(criterion='L2'), r"sparsify.criterion='L2' is invalid: expected one of \['scale', 'l1'\]"),

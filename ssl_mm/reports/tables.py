@@ -89,9 +89,10 @@ def table_notes(params: dict) -> list[str]:
     speed, max_frames = params['speed'], params['evaluate']['max_frames']
     h, w = speed['lr_size']
     notes = [
-        f"Profile: {params['profile']}; seeds {params['seeds']}. Prune ratio: fraction of scale entries removed "
-        f"(global for SSL/ASSL, per layer for L1-norm); SSL and L1-norm at {params['prune']['ratios']}, "
-        f"ASSL, SSL + TF and BasicVSR-lite at {params['baselines']['ratios']}; final pick "
+        f"Profile: {params['profile']}. Every method at prune ratios {params['baselines']['ratios']} (SSL, L1-norm "
+        f"and BasicVSR-lite with seeds {params['seeds']}, the others with {params['other_seeds']}); SSL and L1-norm "
+        f"also at {params['prune']['ratios']} (seeds {params['other_seeds']}). Prune ratio: fraction of scale entries "
+        "removed (global for SSL/ASSL, per layer for L1-norm); final pick "
         f"'{params['prune']['final_pick']}'. SSL finetunes with lambda_tf {params['finetune']['lambda_tf']}, "
         f"'SSL + Temporal Finetuning' with {params['baselines']['tf_lambda']} (Temporal Finetuning as ssl-mm "
         'defines it; 0 = released code).',

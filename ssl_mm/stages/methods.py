@@ -6,9 +6,10 @@ agree for every stage.
 SSL is the method under test; the others are the paper's baselines (Table 1), run by the same
 stage code on the same data. Iteration budget: every method gets as many training iterations
 after (or instead of) the dense model as SSL's sparsify + finetune, so no method wins by
-training longer. Every method runs at ``baselines.ratios`` (the comparison), once per seed of
-``seeds``: the spread the findings are tested against. ``curve`` methods also run at
-``prune.ratios``, the rest of the PSNR-MACs curve, once per seed of ``prune.curve_seeds``. Every
+training longer. Every method runs at ``baselines.ratios`` (the comparison): the ``spread``
+methods once per seed of ``seeds`` (the spread the findings are tested against), the others once
+per seed of ``other_seeds``. ``curve`` methods also run at ``prune.ratios``, the rest of the
+PSNR-MACs curve, once per seed of ``other_seeds``. Every
 method starts from one dense model per degradation of ``data.degradations`` (bi: models trained
 and scored on BI LR; bd: on BD LR), as every method of the paper starts from one trained BasicVSR.
 """
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..choices import LR_DIRS
-from ..params import load_params, param
+from ..params import load_params
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Method:
     label: str                       # its row label in this repository's tables and figures
     paper_row: str | None            # the paper's Table 1 row it reproduces (None: not in the paper)
     curve: bool = False              # also runs at prune.ratios (every method runs at baselines.ratios)
+    spread: bool = False             # at baselines.ratios once per seed of `seeds` (else of `other_seeds`)
     search: dict | None = None       # SSLRegularizationHook overrides: a regularised search first
     pick: dict = field(default_factory=dict)  # pick_pruned kwargs when there is no search
     pruned_by: str | None = None     # finetune the pruned model of this method (default: its own)
@@ -36,12 +38,12 @@ class Method:
 
 
 METHODS = {
-    'ssl': Method('SSL', 'SSL', curve=True, search=dict(align_residual=False)),  # RSC: own channels
-    'l1_norm': Method('L1-norm (per layer)', 'L1-norm', curve=True,
+    'ssl': Method('SSL', 'SSL', curve=True, spread=True, search=dict(align_residual=False)),  # RSC: own channels
+    'l1_norm': Method('L1-norm (per layer)', 'L1-norm', curve=True, spread=True,
                       pick=dict(criterion='l1', scope='layer')),  # Li et al., no regularisation
     'assl': Method('ASSL-style (aligned residual channels)', 'ASSL', search=dict(align_residual=True)),
     'ssl_tf': Method('SSL + Temporal Finetuning', None, pruned_by='ssl'),
-    'lite': Method('BasicVSR-lite (dense, SSL MACs, from scratch)', 'BasicVSR-lite', from_scratch=True,
+    'lite': Method('BasicVSR-lite (dense, SSL MACs, from scratch)', 'BasicVSR-lite', spread=True, from_scratch=True,
                    macs_of='ssl'),
 }
 # The paper's findings about the methods that the report checks against the numbers
@@ -72,9 +74,10 @@ def ratios_of(method: str, params: dict) -> list[float]:
     return sorted(ratios)
 
 
-def seeds_at(ratio: float, params: dict) -> list[int]:
-    """The seeds the cells at ``ratio`` run: ``seeds`` for the comparison, else prune.curve_seeds."""
-    return list(param(params, 'seeds' if ratio in params['baselines']['ratios'] else 'prune.curve_seeds'))
+def seeds_of(method: str, ratio: float, params: dict) -> list[int]:
+    """The seeds a method runs at ``ratio``: ``seeds`` where it measures the spread, else other_seeds."""
+    spread = METHODS[method].spread and ratio in params['baselines']['ratios']
+    return list(params['seeds' if spread else 'other_seeds'])
 
 
 @dataclass(frozen=True)
@@ -230,7 +233,7 @@ def cells(params: dict, methods: list[str] | None = None) -> list[Cell]:
         if methods is None:
             out.append(dense_cell(lr))
         for method in list(METHODS) if methods is None else methods:
-            out += [cell(method, r, s, lr, params) for r in ratios_of(method, params) for s in seeds_at(r, params)]
+            out += [cell(method, r, s, lr, params) for r in ratios_of(method, params) for s in seeds_of(method, r, params)]
     return out
 
 
