@@ -40,6 +40,7 @@ def test_pipeline_runs_caches_and_reruns_only_new_cells(mini_repo, tmp_path):
     assert ran(first) == {'prepare_data'} | stages_of(params)
     table = (mini_repo / 'reports' / 'paper_table.md').read_text()
     assert 'ASSL' in table and 'L1-norm' in table and 'not available' in table  # reds4 marked, not dropped
+    assert 'SSL, sparsified (before the cut)' in table and 'SSL, pruned, before finetuning' in table
     assert {p.name for p in (mini_repo / 'reports' / 'figures').iterdir()} == FIGURES
     assert 'SSL' in (mini_repo / 'reports' / 'README.md').read_text()
     # The same budget for all: L1-norm finetunes for sparsify + finetune iterations, lite for all three.

@@ -16,14 +16,14 @@ import torch  # noqa: E402
 
 from ..io import atomic_path  # noqa: E402
 from ..pruning.groups import scale_groups  # noqa: E402
-from ..stages.methods import METHODS, REFERENCES, SSL_BEFORE_FINETUNING  # noqa: E402
+from ..stages.methods import METHODS, REFERENCES, SSL_STEPS  # noqa: E402
 from .paper import PAPER_TABLE1  # noqa: E402
 from .results import label, load_json, over_seeds  # noqa: E402
 
 MAC_NOTE = 'MACs per LR frame at 180x320 (fvcore convention)'
-NAMES = [*REFERENCES, *METHODS, SSL_BEFORE_FINETUNING]
+NAMES = [*REFERENCES, *METHODS, *SSL_STEPS]
 COLORS = dict(zip(NAMES, plt.get_cmap('tab10').colors))
-MARKERS = dict(zip(NAMES, 'vD*os^Px'))
+MARKERS = dict(zip(NAMES, 'vD*os^PxX'))
 
 plt.rcParams.update({'font.size': 10, 'axes.grid': True, 'grid.alpha': 0.3, 'savefig.dpi': 130})
 
@@ -106,7 +106,7 @@ def psnr_vs_ratio(results: pd.DataFrame, sets: list[str], profile: str, out: Pat
     for ax, set_name in zip(axes, sets):
         rows = summary[summary['set'] == set_name]
         _references(ax, rows, None)
-        for name in [*METHODS, SSL_BEFORE_FINETUNING]:
+        for name in [*METHODS, *SSL_STEPS]:
             if name in set(rows['method']):
                 _curve(ax, rows[rows['method'] == name], 'ratio', name)
         ax.set(title=f'{set_name} ({profile} profile)', xlabel='prune ratio (fraction of scale entries removed)',

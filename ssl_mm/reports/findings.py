@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 from scipy import stats
 
-from ..stages.methods import AUTHORS, METHODS, PAPER_ORDERS, REFERENCES
+from ..stages.methods import AUTHORS, METHODS, PAPER_ORDERS, REFERENCES, SSL_SPARSIFIED
 from .results import label
 
 ALPHA = 0.05  # Welch's t-test level
@@ -38,7 +38,8 @@ def _dense_on_top(results: pd.DataFrame, sets: list[str]) -> Finding:
         if ('dense', 0.0) not in rows.index:
             continue
         dense = rows[('dense', 0.0)]
-        others = rows.drop([k for k in rows.index if k[0] in REFERENCES or k[0].startswith(AUTHORS)])
+        others = rows.drop([k for k in rows.index if k[0] in REFERENCES or k[0] == SSL_SPARSIFIED  # not pruned yet
+                            or k[0].startswith(AUTHORS)])
         if others.empty:
             continue
         (best, ratio), value = others.idxmax(), others.max()

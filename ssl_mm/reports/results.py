@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..stages.methods import AUTHORS, METHODS, REFERENCES, SSL_BEFORE_FINETUNING, authors_models, cells
+from ..stages.methods import AUTHORS, METHODS, REFERENCES, SSL_STEPS, authors_models, cells
 
 COST_COLUMNS = ['params_m', 'gmacs', 'gmacs_without_spynet', 'mac_ratio', 'cpu_speedup']
 KEYS = ['method', 'ratio', 'set']
@@ -27,8 +27,8 @@ def label(name: str) -> str:
     """Table label of an evaluated network name."""
     if name in REFERENCES:
         return REFERENCES[name][0]
-    if name == SSL_BEFORE_FINETUNING:
-        return 'SSL, pruned, before finetuning'
+    if name in SSL_STEPS:
+        return SSL_STEPS[name][1]
     if name.startswith(f'{AUTHORS}:'):
         return f"SSL, the authors' checkpoint '{name.split(':', 1)[1]}'"
     return METHODS[name].label

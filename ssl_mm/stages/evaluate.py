@@ -2,7 +2,7 @@
 cell's MLflow *result* run (flat metric names, the cell as params) that the MLflow UI compares.
 
     evaluate dense [--degradation D]                       Bicubic and the dense network
-    evaluate <method> --ratio R --seed S [--degradation D] the method's final network (SSL: also before finetuning)
+    evaluate <method> --ratio R --seed S [--degradation D] the method's final network (SSL: also sparsified, and pruned before finetuning)
 
 A cell scores the sets of evaluate.sets with its own degradation's LR (bi: *_bi and REDS4, bd:
 *_bd). Sets that are not available are recorded as such. SPyNet flows are shared through a cache
@@ -24,7 +24,7 @@ from ..tracking import log_record, stage_run, tracked
 from .common import PARAMS_FILE, load_params, run_stage, write_json
 from .datasets import ROOT_KEYS
 from .finetune import lambda_tf
-from .methods import FINETUNED, METHODS, SSL_BEFORE_FINETUNING, Cell, cell_argument
+from .methods import FINETUNED, METHODS, SSL_STEPS, Cell, cell_argument
 
 
 def networks(cell: Cell) -> dict[str, Path | None]:
@@ -33,7 +33,7 @@ def networks(cell: Cell) -> dict[str, Path | None]:
         return {'dense': cell.network('dense'), 'bicubic': None}
     nets = {cell.method: cell.final_network()}
     if cell.method == 'ssl':
-        nets[SSL_BEFORE_FINETUNING] = cell.network('pruned')
+        nets.update({name: cell.network(kind) for name, (kind, _) in SSL_STEPS.items()})
     return nets
 
 

@@ -59,7 +59,11 @@ DENSE_SEED = 0  # the one dense model's training seed: every cell, of every seed
 # The reference rows: not pruned.
 REFERENCES = {'bicubic': ('Bicubic', 'Bicubic'), 'dense': ('BasicVSR (dense)', 'BasicVSR')}
 VISUAL = ['ssl', 'l1_norm', 'lite']  # the visual comparison's networks, beside GT, Bicubic and dense
-SSL_BEFORE_FINETUNING = 'ssl_pruned'  # SSL's pruned network, evaluated before finetuning too
+# SSL's networks before its final one, scored too: the search's three PSNRs per ratio are these and
+# the finetuned one (name -> its network's kind in the cell, table label).
+SSL_STEPS = {'ssl_sparsified': ('sparsified', 'SSL, sparsified (before the cut)'),
+             'ssl_pruned': ('pruned', 'SSL, pruned, before finetuning')}
+SSL_SPARSIFIED = next(iter(SSL_STEPS))  # not pruned yet
 AUTHORS = 'ssl_authors'  # the SSL authors' released pruned models (authors.checkpoints), scored beside ours
 EVAL_FILES = ('metrics.json', 'cost.json', 'unavailable.json', 'per_clip.csv', 'per_set.csv')  # what evaluate writes
 SEARCHED = [m for m, spec in METHODS.items() if spec.search is not None]
