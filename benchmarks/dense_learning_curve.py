@@ -25,6 +25,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
+import torch
 import yaml
 from matplotlib.ticker import NullFormatter
 
@@ -102,6 +103,8 @@ def main() -> None:
     parser.add_argument('--no-stop', action='store_true', help='run every --iters point')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--degradation', default='bi')
+    parser.add_argument('--export', type=Path, metavar='PTH',
+                        help='write the last point\'s dense network here (for train_dense.init_from, iters: 0)')
     args = parser.parse_args()
     # Points already in the committed CSV are the record (their workspaces may be gone: a fresh
     # clone, another session): they are read back, not trained again.
@@ -127,6 +130,22 @@ def main() -> None:
         if not args.no_stop and len(table) > 1 and (gains < args.stop_gain).all():
             print(f'[learning curve] converged: doubling to {iters} gained < {args.stop_gain} dB on every set')
             break
+    if args.export:
+        export(iters, args.seed, args.degradation, args.export)
+
+
+def export(iters: int, seed: int, degradation: str, path: Path) -> None:
+    """The point's dense.pth as a starting point: its meta records the iterations it was trained
+    (``trained_iters``, which BasicVSR-lite's budget counts; a workspace trained before the stage
+    recorded it gets it from its metrics)."""
+    ws = SCRATCH / f'iters{iters}'
+    cell = f'{degradation}-seed{seed}'
+    checkpoint = torch.load(ws / 'models' / 'dense' / cell / 'dense.pth', map_location='cpu', weights_only=True)
+    trained = json.loads((ws / 'metrics' / 'train' / 'dense' / f'{cell}.json').read_text())['iters']
+    checkpoint['meta'].setdefault('trained_iters', trained)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(checkpoint, path)
+    print(f'[learning curve] {path}: the dense model of {iters} iterations (meta {checkpoint["meta"]})')
 
 
 if __name__ == '__main__':

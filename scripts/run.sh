@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Set up (if needed) and run the main job: the SSL pipeline with DVC (default profile: CPU,
-# ~17 minutes on a 2-core AVX-512 machine, about 3x that on AVX2-only ones). Extra arguments go to `dvc repro`.
+# Set up (if needed) and run the main job: the SSL pipeline with DVC (default profile: CPU; its
+# time is in the README). Extra arguments go to `dvc repro`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -153,3 +153,22 @@ def test_bad_params_fail_in_one_line_and_keep_earlier_results(mini_repo, mutate,
     assert errors and message in errors[0], errors
     assert 'Traceback' not in failed.stdout + failed.stderr
     assert {path: path.read_bytes() for path in kept} == before
+
+
+@pytest.mark.parametrize('module,stale', [
+    ('ssl_mm/reports/figures.py', lambda params: {'report'}),  # a figure's code re-runs the report alone
+    ('ssl_mm/data/prepare.py', lambda params: {'prepare_data', 'report'} | stages_of(params)),  # and all that follows
+])
+def test_an_edit_marks_only_the_stages_that_import_it(mini_repo, module, stale):
+    """Runs after the pipeline test (same module), when nothing is stale: ``dvc status`` after an
+    edit to one module lists the stages whose deps reach it, as tests/test_dvc_deps.py derives them."""
+    params = yaml.safe_load((mini_repo / 'params.yaml').read_text())
+    dvc(mini_repo, 'commit', '--force')  # the workspace as it is (the BD cells above left the report behind)
+    assert json.loads(dvc(mini_repo, 'status', '--json').stdout) == {}
+    path = mini_repo / module
+    source = path.read_text()
+    path.write_text(source + '\n# an edit\n')
+    try:
+        assert set(json.loads(dvc(mini_repo, 'status', '--json').stdout)) == stale(params)
+    finally:
+        path.write_text(source)

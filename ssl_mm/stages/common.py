@@ -39,7 +39,7 @@ def run_stage(main: Callable[[], None]) -> None:
 
     When ``main`` returns, every output is written and closed and the MLflow run has ended; what
     is left is the interpreter tearing down the ~6,000 modules of torch, MMagic and MLflow, about
-    1.5 s per stage (measured), and the default pipeline runs 34 stages. So the exit handlers run
+    1.5 s per stage (measured), and the default pipeline runs dozens. So the exit handlers run
     (logging and MLflow flush there) and the process ends without that teardown. Not while child
     processes live (data-loader workers): they get the ordinary exit that waits for them."""
     exit_on_user_error(main)()

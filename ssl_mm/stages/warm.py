@@ -3,7 +3,7 @@ runs (``python -m ssl_mm.stages.<name> ...``) is handed to it and runs in a fork
 
 Why: before its first line of work a stage imports torch, mmengine, MMagic (which pulls in
 diffusers, transformers and scikit-learn), MLflow and pandas: about 5-6 s on a 2-core AVX-512
-machine (measured), and the default pipeline runs 33 stages. The server imports those once; a
+machine (measured), and the default pipeline runs dozens of stages. The server imports those once; a
 fork of it imports only ssl_mm (~0.05 s).
 
 A stage in the server gets what ``python -m`` would give it: the client's arguments, working
