@@ -82,7 +82,8 @@ def budget_note(params: dict) -> str:
               f"{'' if dense.get('init_trained_iters') else ', whose own training is not recorded'})"
               if dense.get('init_from') else '')
     return (f"{rule} Here: the dense model {trained} iterations{origin}; sparsify {lite['sparsify']} + finetune "
-            f"{lite['finetune']}; BasicVSR-lite {sum(lite.values())} ({' + '.join(map(str, lite.values()))}).")
+            f"{lite['finetune']}; BasicVSR-lite {sum(lite.values())} ({lite['dense']} + {lite['sparsify']} + "
+            f"{lite['finetune']}).")
 
 
 def table_notes(params: dict) -> list[str]:
