@@ -69,6 +69,7 @@ RATIOS = distinct_list(RATIO[0], 'numbers in (0, 1), e.g. [0.25, 0.5, 0.75]')
 CURVE_RATIOS = distinct_list(RATIO[0], 'numbers in (0, 1), e.g. [0.25, 0.75] ([]: the comparison only)', True)
 SEEDS = distinct_list(lambda s: _integer(s) and s >= 0, 'integers >= 0, e.g. [0, 1, 2]')
 
+RENAMED = {'baselines.tf_lambda': 'baselines.lambda_tf'}  # old key -> new: one name per concept
 SCHEMA: dict[str, dict[str, Check] | Check] = {
     'profile': one_of(*PROFILES),
     'seeds': SEEDS,
@@ -88,7 +89,7 @@ SCHEMA: dict[str, dict[str, Check] | Check] = {
     'prune': {'ratios': CURVE_RATIOS, 'final_pick': one_of(*FINAL_PICKS),
               'round_to': ((lambda v: _integer(v) and v >= 1), 'an integer >= 1')},
     'finetune': {'iters': ITERS, 'lr': POSITIVE_OR_NULL, 'lambda_tf': NON_NEGATIVE},
-    'baselines': {'ratios': RATIOS, 'tf_lambda': NON_NEGATIVE},
+    'baselines': {'ratios': RATIOS, 'lambda_tf': NON_NEGATIVE},
     'evaluate': {'sets': SETS, 'max_seq_len': ITERS, 'max_frames': ITERS},
     'speed': {'lr_size': LR_SIZE, 'frames': POSITIVE, 'repeats': POSITIVE},
     'authors': {'checkpoints': AUTHORS_CHECKPOINTS},
@@ -118,6 +119,9 @@ def validate(params: dict, path: Path = PARAMS_FILE) -> dict:
         if not isinstance(value, dict):
             raise ParamsError(f'{path}: {group} must be a mapping of {sorted(spec)}')
         unknown, absent = sorted(set(value) - set(spec)), sorted(set(spec) - set(value))
+        renamed = [f'{group}.{k}' for k in unknown if f'{group}.{k}' in RENAMED]
+        if renamed:
+            raise ParamsError(f'{path}: {renamed[0]} is now {RENAMED[renamed[0]]}: rename the key')
         if unknown:
             raise ParamsError(f'{path}: unknown key {group}.{unknown[0]}; known: {sorted(spec)}')
         if absent:

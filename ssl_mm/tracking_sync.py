@@ -37,8 +37,7 @@ def records(params: dict) -> list[Record]:
     """Every record params.yaml's cells have on disk: train/sparsify/prune/finetune metrics and
     the evaluate result (metrics.json + cost.json)."""
     from .stages.evaluate import result_metrics
-    from .stages.finetune import lambda_tf
-    from .stages.methods import FINETUNED, STAGES, cells
+    from .stages.methods import STAGES, cells, lambda_tf
     out = []
     for cell in cells(params):
         tags = {'profile': params['profile'], **cell.mlflow_tags}
@@ -50,7 +49,7 @@ def records(params: dict) -> list[Record]:
         if scores.is_file() and cost.is_file():
             result = {'method': cell.method, 'prune_ratio': cell.ratio or 0.0, 'seed': cell.seed,
                       'degradation': cell.degradation, 'profile': params['profile'],
-                      'lambda_tf': lambda_tf(cell.method, params) if cell.method in FINETUNED else 0.0}
+                      'lambda_tf': lambda_tf(cell.method, params)}
             metrics = result_metrics(json.loads(scores.read_text()), cell.method, json.loads(cost.read_text()))
             out.append(Record(cell.stage_name('evaluate'), (scores, cost), metrics, result, {'kind': 'result', **tags}))
     return out

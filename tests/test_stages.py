@@ -31,6 +31,8 @@ def params_file(repo, tmp_path):
     (lambda p: p['prune'].update(ratios=[0.25, 0.5, 0.75]),  # a params.yaml from before other_seeds
      r"prune.ratios=\[0.25, 0.5, 0.75\] repeats baselines.ratios \[0.5\]: prune.ratios lists only the curve's other "
      r"ratios .*; remove \[0.5\] from prune.ratios"),
+    (lambda p: p['baselines'].update(tf_lambda=p['baselines'].pop('lambda_tf')),  # the name before one per concept
+     r'baselines.tf_lambda is now baselines.lambda_tf: rename the key$'),
     (lambda p: p.update(other_seeds=[]), r'other_seeds=\[\] is invalid: expected a non-empty list'),
     (lambda p: p.update(other_seeds=[0, 7]), r'other_seeds=\[0, 7\]: \[7\] not in seeds \[0, 1, 2\] \(SSL \+ TF finetunes '
                                              r"SSL's pruned model of the same seed\): add them to seeds$"),

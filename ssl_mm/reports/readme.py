@@ -60,8 +60,8 @@ def reading(results: pd.DataFrame, params: dict) -> list[str]:
                      'run; set `seeds: [0, 1, 2]` to measure the spread (only the new cells run).')
     tf = results[(results['method'] == 'ssl_tf')]
     if not tf.empty:
-        lines.append(f'SSL + Temporal Finetuning uses lambda_tf = {params["baselines"]["tf_lambda"]}; '
-                     'sweep it with `dvc exp run -S baselines.tf_lambda=...`.')
+        lines.append(f'SSL + Temporal Finetuning uses lambda_tf = {params["baselines"]["lambda_tf"]}; '
+                     'sweep it with `dvc exp run -S baselines.lambda_tf=...`.')
     pruned = results[results['method'].isin(list(METHODS))].drop_duplicates(['method', 'ratio', 'seed'])
     for (name, ratio), rows in pruned.groupby(['method', 'ratio'], sort=False):
         mac, speed = rows['mac_ratio'].mean(), rows['cpu_speedup'].mean()

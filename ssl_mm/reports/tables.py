@@ -95,7 +95,7 @@ def table_notes(params: dict) -> list[str]:
         f"also at {params['prune']['ratios']} (seeds {params['other_seeds']}). Prune ratio: fraction of scale entries "
         "removed (global for SSL/ASSL, per layer for L1-norm); final pick "
         f"'{params['prune']['final_pick']}'. SSL finetunes with lambda_tf {params['finetune']['lambda_tf']}, "
-        f"'SSL + Temporal Finetuning' with {params['baselines']['tf_lambda']} (Temporal Finetuning as ssl-mm "
+        f"'SSL + Temporal Finetuning' with {params['baselines']['lambda_tf']} (Temporal Finetuning as ssl-mm "
         'defines it; 0 = released code).',
         'Cells: PSNR / SSIM on Y, except REDS4: PSNR on RGB, SSIM on Y as the released code reports it (its RGB '
         'SSIM is in metrics/eval); with several seeds, PSNR is mean ± sample std over seeds. '

@@ -23,8 +23,7 @@ from ..runtime import for_cpu_inference, keep_freed_memory_for_reuse
 from ..tracking import log_record, stage_run, tracked
 from .common import PARAMS_FILE, load_params, run_stage, write_json
 from .datasets import ROOT_KEYS
-from .finetune import lambda_tf
-from .methods import FINETUNED, METHODS, SSL_STEPS, Cell, cell_argument
+from .methods import METHODS, SSL_STEPS, Cell, cell_argument, lambda_tf
 
 
 def networks(cell: Cell) -> dict[str, Path | None]:
@@ -101,7 +100,7 @@ def main() -> None:
         upscalers['bicubic'] = bicubic_upscaler()
     result = {'method': cell.method, 'prune_ratio': cell.ratio or 0.0, 'seed': cell.seed,
               'degradation': cell.degradation,
-              'lambda_tf': lambda_tf(cell.method, params) if cell.method in FINETUNED else 0.0,
+              'lambda_tf': lambda_tf(cell.method, params),
               'profile': params['profile']}
     tags = {'kind': 'result', 'profile': params['profile'], **cell.mlflow_tags}
     with stage_run(cell.stage_name('evaluate'), result, tags):

@@ -4,7 +4,6 @@ sparsity search (L1-norm) finetune for the search's iterations too: same budget 
 from mmengine.config import Config
 
 from ..errors import ParamsError, named_as
-from ..params import param
 from ..pruning.checkpoint import load_network, save_network
 from ..tracking import stage_run
 from .common import (
@@ -21,16 +20,7 @@ from .common import (
     work_dir,
 )
 from .datasets import dataset_tag
-from .methods import FINETUNED, METHODS, cell_argument
-
-
-def lambda_tf_key(method: str) -> str:
-    """The params.yaml key of a method's Temporal Finetuning weight."""
-    return 'baselines.tf_lambda' if method == 'ssl_tf' else 'finetune.lambda_tf'
-
-
-def lambda_tf(method: str, params: dict) -> float:
-    return param(params, lambda_tf_key(method))
+from .methods import FINETUNED, METHODS, cell_argument, lambda_tf
 
 
 def main() -> None:
@@ -49,14 +39,14 @@ def main() -> None:
     def attach_teacher(runner) -> None:
         if cfg.model.lambda_tf > 0:
             if teacher is None:
-                raise ParamsError(f'{PARAMS_FILE}: {lambda_tf_key(cell.method)}={cfg.model.lambda_tf} needs a '
+                raise ParamsError(f'{PARAMS_FILE}: {METHODS[cell.method].lambda_tf_key}={cfg.model.lambda_tf} needs a '
                                   f'sparsified teacher and {cell.method} has none: set it to 0')
             editor_of(runner).set_teacher(load_network(f'{teacher}.py', f'{teacher}.pth'))
 
     tags = {'profile': params['profile'], **cell.mlflow_tags, 'lambda_tf': cfg.model.lambda_tf,
             'dataset': dataset_tag(params)}
     with stage_run(cell.stage_name('finetune'), {**p, 'lambda_tf': cfg.model.lambda_tf}, tags) as run:
-        with named_as(lambda_tf=lambda_tf_key(cell.method)):  # TemporalFinetuneBasicVSR checks it
+        with named_as(lambda_tf=METHODS[cell.method].lambda_tf_key):  # TemporalFinetuneBasicVSR checks it
             runner = run_training(cfg, work, load_from=f'{pruned}.pth', setup=attach_teacher)
         if run is None:
             return

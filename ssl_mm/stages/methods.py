@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..choices import LR_DIRS
-from ..params import load_params
+from ..params import load_params, param
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class Method:
     pruned_by: str | None = None     # finetune the pruned model of this method (default: its own)
     from_scratch: bool = False       # a dense network narrowed to SSL's MACs, trained from scratch
     macs_of: str | None = None       # from scratch: the method whose pruned MACs it is narrowed to
+    lambda_tf_key: str = 'finetune.lambda_tf'  # the params.yaml key of its Temporal Finetuning weight
 
 
 METHODS = {
@@ -42,7 +43,7 @@ METHODS = {
     'l1_norm': Method('L1-norm (per layer)', 'L1-norm', curve=True, spread=True,
                       pick=dict(criterion='l1', scope='layer')),  # Li et al., no regularisation
     'assl': Method('ASSL-style (aligned residual channels)', 'ASSL', search=dict(align_residual=True)),
-    'ssl_tf': Method('SSL + Temporal Finetuning', None, pruned_by='ssl'),
+    'ssl_tf': Method('SSL + Temporal Finetuning', None, pruned_by='ssl', lambda_tf_key='baselines.lambda_tf'),
     'lite': Method('BasicVSR-lite (dense, SSL MACs, from scratch)', 'BasicVSR-lite', spread=True, from_scratch=True,
                    macs_of='ssl'),
 }
@@ -70,6 +71,12 @@ SEARCHED = [m for m, spec in METHODS.items() if spec.search is not None]
 PRUNED = [m for m, spec in METHODS.items() if not spec.from_scratch and spec.pruned_by is None]
 FINETUNED = [m for m, spec in METHODS.items() if not spec.from_scratch]
 SCRATCH = [m for m, spec in METHODS.items() if spec.from_scratch]
+
+
+def lambda_tf(method: str, params: dict) -> float:
+    """A method's Temporal Finetuning weight (0 for the methods that are not finetuned)."""
+    spec = METHODS.get(method)
+    return param(params, spec.lambda_tf_key) if spec and not spec.from_scratch else 0.0
 
 
 def ratios_of(method: str, params: dict) -> list[float]:
