@@ -3,6 +3,7 @@ and the scoped trust that loading the pipeline's own full checkpoints needs."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -94,3 +95,9 @@ def trusted_local_checkpoints() -> Iterator[None]:
         yield
     finally:
         CheckpointLoader._schemes = schemes
+
+
+def write_json(path: str | os.PathLike, data: dict) -> None:
+    """``data`` as indented JSON with sorted keys, written whole."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + '\n')

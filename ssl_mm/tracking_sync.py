@@ -36,8 +36,8 @@ class Record:
 def records(params: dict) -> list[Record]:
     """Every record params.yaml's cells have on disk: train/sparsify/prune/finetune metrics and
     the evaluate result (metrics.json + cost.json)."""
-    from .stages.evaluate import result_metrics
-    from .stages.methods import STAGES, cells, lambda_tf
+    from .cells import STAGES, cells, lambda_tf
+    from .scoring import result_metrics
     out = []
     for cell in cells(params):
         tags = {'profile': params['profile'], **cell.mlflow_tags}

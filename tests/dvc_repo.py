@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from ssl_mm.stages.methods import STAGES, cells, dense_cells
+from ssl_mm.cells import STAGES, cells, dense_cells
 
 REPO = Path(__file__).resolve().parents[1]
 DVC = Path(sys.executable).parent / 'dvc'

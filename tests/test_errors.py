@@ -39,7 +39,7 @@ def test_a_user_error_ends_as_one_line_and_status_2(capsys):
 def test_the_prune_stage_names_the_params_keys(repo, tmp_path, monkeypatch):
     """A ratio the network cannot take is reported by the key that listed it (prune.ratios for
     the curve's own ratios, baselines.ratios for the comparison's), a bad round_to as prune.round_to."""
-    from ssl_mm.stages.methods import Cell, cell
+    from ssl_mm.cells import Cell, cell
     from ssl_mm.stages.prune import pruned_units
     params = yaml.safe_load((repo / 'params.yaml').read_text())
     net = SSLBasicVSRNet(8, 1)

@@ -1,4 +1,4 @@
-"""dvc.yaml and ssl_mm/stages/methods.py name the same cells and the same files: every stage of
+"""dvc.yaml and ssl_mm/cells.py name the same cells and the same files: every stage of
 every (method, ratio, seed) cell exists in dvc.yaml under methods.py's name, with exactly the
 outputs methods.py says it writes, and dvc.yaml has no other stage."""
 import shutil
@@ -8,7 +8,7 @@ import pytest
 import yaml
 from dvc.repo import Repo
 
-from ssl_mm.stages.methods import STAGES, authors_models, cells, dense_cells
+from ssl_mm.cells import STAGES, authors_models, cells, dense_cells
 
 OTHER_STAGES = {'prepare_data', 'report'}
 

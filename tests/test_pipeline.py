@@ -12,8 +12,8 @@ import yaml
 from dvc_repo import dvc, make_repo, ran, stages_of, write_params
 from mlflow.tracking import MlflowClient
 
+from ssl_mm.cells import cells
 from ssl_mm.models.foreign import trained_iterations
-from ssl_mm.stages.methods import cells
 from ssl_mm.tracking import tracking_uri
 
 

@@ -10,9 +10,9 @@ import pytest
 import yaml
 from dvc_repo import stages_of
 
+from ssl_mm.cells import STAGES, cells, dense_cells
 from ssl_mm.cli import parser
 from ssl_mm.params import SCHEMA
-from ssl_mm.stages.methods import STAGES, cells, dense_cells
 
 README = Path(__file__).resolve().parents[1] / 'README.md'
 REPO = README.parent

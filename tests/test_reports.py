@@ -1,5 +1,5 @@
 """The paper table, figures and README from given metrics files (in the layout of
-stages/methods.py): right numbers in the right cells, mean ± std over seeds, one row per (method,
+ssl_mm/cells.py): right numbers in the right cells, mean ± std over seeds, one row per (method,
 ratio), unavailable sets marked (never dropped), the paper's numbers below ours."""
 import json
 
@@ -7,11 +7,11 @@ import matplotlib.image
 import pytest
 import yaml
 
+from ssl_mm.cells import cells
 from ssl_mm.reports import figures
 from ssl_mm.reports.readme import reading, write_readme
 from ssl_mm.reports.results import collect, over_seeds
 from ssl_mm.reports.tables import build_paper_table, write_paper_table
-from ssl_mm.stages.methods import cells
 
 # Vid4 PSNR of each network at ratio 0.5 (0.25: 0.1 dB higher), seed 0; seed 1 adds 0.04 dB.
 PSNR = {'bicubic': 23.78, 'dense': 24.22, 'ssl': 24.29, 'ssl_sparsified': 24.7, 'ssl_pruned': 24.10, 'l1_norm': 24.01,

@@ -14,9 +14,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
+from ..cells import METHODS, REFERENCES, SSL_STEPS, UNDER_TEST  # noqa: E402
 from ..io import atomic_path  # noqa: E402
 from ..pruning.groups import scale_groups  # noqa: E402
-from ..stages.methods import METHODS, REFERENCES, SSL_STEPS  # noqa: E402
 from .paper import PAPER_TABLE1  # noqa: E402
 from .results import label, load_json, over_seeds  # noqa: E402
 
@@ -85,7 +85,7 @@ def psnr_vs_macs(results: pd.DataFrame, sets: list[str], profile: str, out: Path
     for method, (params_m, paper) in PAPER_TABLE1.items():
         if params_m is not None and 'vid4_bi' in paper:
             name = next((n for n in NAMES if n in REFERENCES and REFERENCES[n][1] == method), None) or next(
-                (n for n, m in METHODS.items() if m.paper_row == method), 'ssl')
+                (n for n, m in METHODS.items() if m.paper_row == method), UNDER_TEST)
             ax.plot(params_m, paper['vid4_bi'][0], MARKERS[name], ms=8, color=COLORS[name])
             ax.annotate(method, (params_m, paper['vid4_bi'][0]), fontsize=8, xytext=(6, -3), textcoords='offset points')
     ax.set(title='vid4_bi, paper Table 1 (no MACs published)', xlabel='params (M, without SPyNet)', ylabel='PSNR (dB)')

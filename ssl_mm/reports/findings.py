@@ -4,7 +4,7 @@ than the metrics do.
 
 (a) the dense model is at least as good as every pruned and lite model, on each set;
 (b) PSNR falls as the prune ratio grows, for each method run at several ratios (SSL, L1-norm);
-(c)-(e) the orders of ``PAPER_ORDERS`` (stages/methods.py) at each ratio both methods ran at, each
+(c)-(e) the orders of ``PAPER_ORDERS`` (ssl_mm/cells.py) at each ratio both methods ran at, each
     by more than the spread over seeds: Welch's t-test, one-sided, at 5 % (needs >= 2 seeds per
     method; with one seed the gap is shown and the finding is not established).
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 from scipy import stats
 
-from ..stages.methods import AUTHORS, METHODS, PAPER_ORDERS, REFERENCES, SSL_SPARSIFIED
+from ..cells import AUTHORS, METHODS, PAPER_ORDERS, REFERENCES, SSL_SPARSIFIED
 from .results import label
 
 ALPHA = 0.05  # Welch's t-test level

@@ -10,14 +10,13 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from ..cells import COMPARED, METHODS, UNDER_TEST
 from ..io import atomic_path
+from ..params import param
 from ..runtime import cpu_name
-from ..stages.methods import METHODS
 from ..tracking import git_commit
 from .findings import findings
 from .results import label, over_seeds
-
-COMPARED = ('l1_norm', 'assl', 'lite', 'ssl_tf')  # SSL's lead is stated over each of these
 
 
 def commit() -> str:
@@ -48,9 +47,9 @@ def reading(results: pd.DataFrame, params: dict) -> list[str]:
     summary, seeds, lines = over_seeds(results), len(params['seeds']), []
     for set_name in params['evaluate']['sets']:
         rows = summary[summary['set'] == set_name].set_index(['method', 'ratio'])
-        ssl_ratios = sorted(r for m, r in rows.index if m == 'ssl')
+        ssl_ratios = sorted(r for m, r in rows.index if m == UNDER_TEST)
         for ratio in ssl_ratios:
-            ssl = rows.loc[('ssl', ratio)]
+            ssl = rows.loc[(UNDER_TEST, ratio)]
             leads = [_lead(ssl, rows.loc[(m, ratio)], m, seeds) for m in COMPARED if (m, ratio) in rows.index]
             if leads:
                 lines.append(f'**{set_name}, ratio {ratio:g}**: SSL {ssl["psnr"]:.2f} dB; ' + '; '.join(leads) + '.')
@@ -58,10 +57,9 @@ def reading(results: pd.DataFrame, params: dict) -> list[str]:
         lines.append('One seed (`seeds: [0]`): the spread over seeds is not measured, so these gaps do not rank the '
                      'methods. Two machines of the same kind gave validation PSNRs up to 0.06 dB apart for the same '
                      'run; set `seeds: [0, 1, 2]` to measure the spread (only the new cells run).')
-    tf = results[(results['method'] == 'ssl_tf')]
-    if not tf.empty:
-        lines.append(f'SSL + Temporal Finetuning uses lambda_tf = {params["baselines"]["lambda_tf"]}; '
-                     'sweep it with `dvc exp run -S baselines.lambda_tf=...`.')
+    for method in set(results['method']) & {m for m in METHODS if METHODS[m].lambda_tf_key != 'finetune.lambda_tf'}:
+        key = METHODS[method].lambda_tf_key
+        lines.append(f'{label(method)} uses lambda_tf = {param(params, key)}; sweep it with `dvc exp run -S {key}=...`.')
     pruned = results[results['method'].isin(list(METHODS))].drop_duplicates(['method', 'ratio', 'seed'])
     for (name, ratio), rows in pruned.groupby(['method', 'ratio'], sort=False):
         mac, speed = rows['mac_ratio'].mean(), rows['cpu_speedup'].mean()

@@ -1,5 +1,5 @@
 """Every evaluated cell's numbers as one tidy table (one row per network, ratio, seed and test
-set), read from the metrics files the ``evaluate_*`` stages wrote (layout: stages/methods.py),
+set), read from the metrics files the ``evaluate_*`` stages wrote (layout: ssl_mm/cells.py),
 and its mean / std over seeds per (network, ratio, set)."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..stages.methods import AUTHORS, METHODS, REFERENCES, SSL_STEPS, authors_models, cells
+from ..cells import AUTHORS, METHODS, REFERENCES, SSL_STEPS, authors_models, cells
 
 COST_COLUMNS = ['params_m', 'gmacs', 'gmacs_without_spynet', 'mac_ratio', 'cpu_speedup']
 KEYS = ['method', 'ratio', 'set']

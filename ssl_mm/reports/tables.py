@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..cells import COMPARED, REFERENCES, SCRATCH, SSL_STEPS, UNDER_TEST, cells, dense_cells
 from ..io import atomic_path
-from ..stages.methods import METHODS, REFERENCES, SCRATCH, SSL_STEPS, cells, dense_cells
 from .paper import PAPER_TABLE1
 from .results import label, load_json, over_seeds
 
 PAPER_SETS = ['reds4', 'vimeo90k_t_bi', 'vid4_bi', 'udm10_bd', 'vimeo90k_t_bd', 'vid4_bd']
 NOT_AVAILABLE, NOT_RUN, NOT_IN_PAPER = 'not available', 'not run', 'not in paper'
-ROW_ORDER = [*REFERENCES, 'ssl', *SSL_STEPS, *[m for m in METHODS if m != 'ssl']]
+ROW_ORDER = [*REFERENCES, UNDER_TEST, *SSL_STEPS, *COMPARED]
 
 
 def table_sets(params: dict) -> list[str]:

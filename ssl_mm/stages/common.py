@@ -25,11 +25,11 @@ from mmengine.runner import Runner
 from ..choices import LR_DIRS
 from ..data.integrity import check_frames, training_frames
 from ..errors import ParamsError, exit_on_user_error
-from ..io import atomic_path, trusted_local_checkpoints
+from ..io import atomic_path, trusted_local_checkpoints, write_json
 from ..params import PARAMS_FILE, load_params  # noqa: F401  (stages import it from here)
+from ..profiles import train_meta_file
 from ..runtime import editor_of
 from ..tracking import log_record, numeric
-from .datasets import train_meta_file
 
 TRAIN_SETS = {'reds': '_base_/datasets/reds.py', 'vimeo90k': '_base_/datasets/vimeo90k.py'}  # paper profile
 
@@ -238,11 +238,6 @@ def record_training(runner: Runner, work: Path, metrics_path: Path, curve_path: 
     write_training_curve(work, curve_path)
     log_record(numeric(metrics), metrics_path)
     return metrics
-
-
-def write_json(path: str | Path, data: dict) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + '\n')
 
 
 def maybe_relaunch_distributed(module: str, params: dict) -> None:

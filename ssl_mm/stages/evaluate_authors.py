@@ -8,6 +8,7 @@ BasicVSR of its size (time and MACs do not depend on the weights), and an MLflow
 """
 import argparse
 
+from ..cells import AUTHORS, AuthorsModel
 from ..errors import ParamsError
 from ..eval.evaluate import network_upscaler
 from ..flops import cost_against_dense
@@ -16,10 +17,9 @@ from ..models.authors_pruned import authors_pruned_network
 from ..models.foreign import local_file
 from ..pruning import save_network
 from ..runtime import for_cpu_inference, keep_freed_memory_for_reuse
+from ..scoring import cost_row, log_result, score_sets
 from ..tracking import stage_run
 from .common import PARAMS_FILE, load_params, run_stage
-from .evaluate import cost_row, log_result, score_sets
-from .methods import AUTHORS, AuthorsModel
 
 
 def removed_fraction(net: SSLBasicVSRNet) -> float:

@@ -3,7 +3,9 @@ against the frozen sparsified teacher; lambda_tf = 0 is the released code). Meth
 sparsity search (L1-norm) finetune for the search's iterations too: same budget for all."""
 from mmengine.config import Config
 
+from ..cells import FINETUNED, METHODS, cell_argument, lambda_tf
 from ..errors import ParamsError, named_as
+from ..profiles import dataset_tag
 from ..pruning.checkpoint import load_network, save_network
 from ..tracking import stage_run
 from .common import (
@@ -19,8 +21,6 @@ from .common import (
     training_stage,
     work_dir,
 )
-from .datasets import dataset_tag
-from .methods import FINETUNED, METHODS, cell_argument, lambda_tf
 
 
 def main() -> None:

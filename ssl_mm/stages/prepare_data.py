@@ -3,9 +3,9 @@
 from ..data.prepare import prepare
 from ..errors import named_as
 from ..io import atomic_dir
+from ..profiles import ROOT_KEYS
 from ..tracking import stage_run, tracked
 from .common import load_params, run_stage
-from .datasets import ROOT_KEYS
 
 
 def main() -> None:

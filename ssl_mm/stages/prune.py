@@ -4,13 +4,14 @@ dense model), fold the scales and slice the network; export it (MMagic config, O
 params, MACs and CPU latency against the dense network."""
 import torch
 
+from ..cells import METHODS, PRUNED, Cell, cell_argument
 from ..errors import named_as
 from ..export import export_onnx
 from ..flops import cost_against_dense
+from ..io import write_json
 from ..pruning import final_pruned_set, kept_fraction, load_network, pick_pruned, prune, round_kept, save_network
 from ..tracking import log_record, numeric, stage_run, tracked
-from .common import load_params, run_stage, write_json
-from .methods import METHODS, PRUNED, Cell, cell_argument
+from .common import load_params, run_stage
 
 
 def pruned_units(cell: Cell, net, params: dict) -> tuple[dict, dict]:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import torch
 
+from ..cells import PRUNED, UNDER_TEST, VISUAL, Cell, cells, dense_cell
 from ..errors import DataError
 from ..eval import PROTOCOLS
 from ..eval.benchmark_sets import load_test_set
@@ -19,7 +20,6 @@ from ..reports.visual import visual_comparison
 from ..runtime import for_cpu_inference
 from ..tracking import finish_pipeline_run, stage_run, tracked
 from .common import load_params, run_stage
-from .methods import PRUNED, VISUAL, Cell, cells, dense_cell
 
 REPORTS = Path('reports')
 
@@ -51,7 +51,7 @@ def main() -> None:
     profile, out, sets = params['profile'], REPORTS / 'figures', list(params['evaluate']['sets'])
     # The per-network figures show the first seed and degradation at the first ratio every method runs at.
     ratio, seed, lr = params['baselines']['ratios'][0], params['seeds'][0], params['data']['degradations'][0]
-    ssl, dense = Cell('ssl', ratio, seed, lr), dense_cell(lr).network('dense')
+    ssl, dense = Cell(UNDER_TEST, ratio, seed, lr), dense_cell(lr).network('dense')
     with stage_run('report', {'profile': profile}, {'profile': profile}):
         results, unavailable = collect(params)
         paths = write_paper_table(results, build_paper_table(results, unavailable, params), REPORTS, params)

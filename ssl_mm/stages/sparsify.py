@@ -5,14 +5,14 @@ regularised network and the picked set."""
 import torch
 from mmengine.config import Config
 
+from ..cells import METHODS, SEARCHED, cell_argument
 from ..errors import named_as
 from ..io import atomic_path
+from ..profiles import dataset_tag
 from ..pruning.checkpoint import save_network
 from ..pruning.regularization import SSLRegularizationHook
 from ..tracking import stage_run
 from .common import file_digest, generator_of, record_training, run_stage, run_training, training_stage, work_dir
-from .datasets import dataset_tag
-from .methods import METHODS, SEARCHED, cell_argument
 
 
 def main() -> None:

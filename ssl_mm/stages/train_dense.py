@@ -16,10 +16,12 @@ import pandas as pd
 from mmagic.registry import MODELS
 from mmengine.config import Config
 
+from ..cells import SCRATCH, cell_argument
 from ..choices import ACTIVATIONS
 from ..flops import cost_against_dense, macs_per_frame
-from ..io import atomic_path
+from ..io import atomic_path, write_json
 from ..models.foreign import load_foreign, local_file, read_foreign, trained_iterations
+from ..profiles import dataset_tag, train_meta_file
 from ..pruning.checkpoint import load_network, save_network
 from ..safe_checkpoint import tensors_only_copy
 from ..tracking import log_record, stage_run, tracked
@@ -34,10 +36,7 @@ from .common import (
     set_iterations,
     training_stage,
     work_dir,
-    write_json,
 )
-from .datasets import dataset_tag, train_meta_file
-from .methods import SCRATCH, cell_argument
 
 SEARCH_LR_SIZE = (36, 64)  # MACs per pixel do not depend on the size; a small trace is quick
 

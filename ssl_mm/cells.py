@@ -19,8 +19,8 @@ import argparse
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..choices import LR_DIRS
-from ..params import load_params, param
+from .choices import LR_DIRS
+from .params import load_params, param
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ METHODS = {
     'lite': Method('BasicVSR-lite (dense, SSL MACs, from scratch)', 'BasicVSR-lite', spread=True, from_scratch=True,
                    macs_of='ssl'),
 }
+UNDER_TEST = 'ssl'  # the method the reading compares every other one with; its search steps are scored too
+COMPARED = [m for m in METHODS if m != UNDER_TEST]
 # The paper's findings about the methods that the report checks against the numbers
 # (ssl_mm/reports/findings.py): each is a PSNR order at equal MACs, (ahead, behind), that must hold
 # by more than the spread over seeds. (Dense above everything and PSNR falling with the ratio are
