@@ -72,7 +72,8 @@ def test_paper_profile_runs_every_stage_on_a_reds_layout(paper_repo):
 
     # Every network scored on REDS4 under its protocol, on the first 3 frames as asked.
     per_set = pd.concat(pd.read_csv(p).assign(cell=p.parent.name) for p in paper_repo.glob('metrics/eval/*/*/per_set.csv'))
-    assert set(per_set['method']) == {'bicubic', 'dense', 'ssl', 'ssl_pruned', 'l1_norm', 'assl', 'ssl_tf', 'lite'}
+    assert set(per_set['method']) == {'bicubic', 'dense', 'ssl', 'ssl_sparsified', 'ssl_pruned', 'l1_norm', 'assl',
+                                      'ssl_tf', 'lite'}
     assert (per_set['set'] == 'reds4').all() and per_set['psnr_rgb'].between(20, 60).all()
     clips = pd.read_csv(paper_repo / 'metrics/eval/dense/bi-seed0/per_clip.csv', dtype={'clip': str})
     assert sorted(clips.loc[clips['method'] == 'dense', 'clip']) == sorted(REDS4_CLIPS) and (clips['frames'] == 3).all()
@@ -85,7 +86,7 @@ def test_paper_profile_runs_every_stage_on_a_reds_layout(paper_repo):
     assert cost['mac_ratio'] > 1.5 and cost['dense']['lr_height'] == 180
     assert cost['timed_clip'] == {'lr_size': [32, 32], 'frames': 2, 'repeats': 1}
     table = pd.read_csv(paper_repo / 'reports' / 'paper_table.csv')
-    assert len(table) == 8 and table['reds4'].str.fullmatch(r'\d\d\.\d\d / 0\.\d{4}').all()
+    assert len(table) == 9 and table['reds4'].str.fullmatch(r'\d\d\.\d\d / 0\.\d{4}').all()
     notes = (paper_repo / 'reports' / 'paper_table.md').read_text()
     assert 'Profile: paper' in notes and 'Only the first 3 frames of each clip were scored' in notes
 
