@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from ..cells import COMPARED, METHODS, UNDER_TEST
+from ..cells import COMPARED, METHODS, UNDER_TEST, Method
 from ..io import atomic_path
 from ..params import param
 from ..runtime import cpu_name
@@ -57,7 +57,7 @@ def reading(results: pd.DataFrame, params: dict) -> list[str]:
         lines.append('One seed (`seeds: [0]`): the spread over seeds is not measured, so these gaps do not rank the '
                      'methods. Two machines of the same kind gave validation PSNRs up to 0.06 dB apart for the same '
                      'run; set `seeds: [0, 1, 2]` to measure the spread (only the new cells run).')
-    for method in set(results['method']) & {m for m in METHODS if METHODS[m].lambda_tf_key != 'finetune.lambda_tf'}:
+    for method in set(results['method']) & {m for m in METHODS if METHODS[m].lambda_tf_key != Method.lambda_tf_key}:
         key = METHODS[method].lambda_tf_key
         lines.append(f'{label(method)} uses lambda_tf = {param(params, key)}; sweep it with `dvc exp run -S {key}=...`.')
     pruned = results[results['method'].isin(list(METHODS))].drop_duplicates(['method', 'ratio', 'seed'])
