@@ -15,8 +15,8 @@ import argparse
 import yaml
 from paper_step import IterationClock
 
-from ssl_mm.stages.common import AtomicCheckpointRunner as Runner
-from ssl_mm.stages.common import stage_config
+from ssl_mm.training.config import stage_config
+from ssl_mm.training.resume import AtomicCheckpointRunner as Runner
 
 SETTINGS = [(64, 2, True), (128, 2, True), (128, 4, True), (64, 2, False), (128, 2, False)]
 

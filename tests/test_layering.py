@@ -1,6 +1,6 @@
 """The package's layers, read from the import statements: the library (models, pruning, data, eval,
 ...) knows nothing of the pipeline; the domain (cells.py: methods, cells and their files;
-profiles.py; scoring.py) builds on the library; stages and reports build on both, side by side;
+profiles.py; scoring.py; training/, how the pipeline trains) builds on the library; stages and reports build on both, side by side;
 no stage imports another stage. Method names live in the domain alone."""
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from ssl_mm.cells import METHODS, SSL_STEPS
 PACKAGE = Path(__file__).resolve().parents[1] / 'ssl_mm'
 DOMAIN = {'ssl_mm.cells', 'ssl_mm.profiles', 'ssl_mm.scoring'}
 APPS = {'ssl_mm.cli', 'ssl_mm.tracking_sync', 'ssl_mm.__main__'}  # entry points over every layer
-STAGE_SHARED = {'ssl_mm.stages', 'ssl_mm.stages.common', 'ssl_mm.stages.warm'}
+STAGE_SHARED = {'ssl_mm.stages', 'ssl_mm.stages.warm'}  # the entry point's plumbing, not stages
 
 
 def module_name(path: Path) -> str:
@@ -47,7 +47,7 @@ def layer(module: str) -> str:
         return 'stages'
     if module.startswith('ssl_mm.reports'):
         return 'reports'
-    return 'domain' if module in DOMAIN else 'library'
+    return 'domain' if module in DOMAIN or module.startswith('ssl_mm.training') else 'library'
 
 
 MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob('*.py'))}
@@ -66,7 +66,7 @@ def test_no_module_imports_a_layer_above_its_own(module):
 
 
 def test_the_checker_sees_relative_and_absolute_imports():
-    assert {'ssl_mm.cells', 'ssl_mm.stages.common'} <= imports(PACKAGE / 'stages' / 'prune.py')
+    assert {'ssl_mm.cells', 'ssl_mm.stages', 'ssl_mm.stages.run_stage'} <= imports(PACKAGE / 'stages' / 'prune.py')
     assert 'ssl_mm.eval.evaluate' in imports(PACKAGE / 'scoring.py')
     assert layer('ssl_mm.stages.report') == 'stages' and layer('ssl_mm.cells') == 'domain'
 
@@ -83,3 +83,12 @@ def test_no_method_name_is_spelled_outside_the_domain_module():
                 found.append(f'{module}:{node.lineno} {node.value!r}')
     assert not found, found
     assert re.search(r"'ssl_tf': Method\(", (PACKAGE / 'cells.py').read_text())  # the check reads real source
+
+
+@pytest.mark.parametrize('module', sorted(m for m in MODULES if m.startswith(('ssl_mm.stages', 'ssl_mm.training'))))
+def test_public_definitions_of_the_stages_and_their_plumbing_say_what_they_do(module):
+    tree = ast.parse(MODULES[module].read_text())
+    bare = [node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+            and not node.name.startswith('_') and not ast.get_docstring(node)]
+    assert ast.get_docstring(tree), f'{module} has no module docstring'
+    assert not bare, f'{module}: no docstring on {bare}'

@@ -19,7 +19,7 @@ import ssl_mm
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmagic.registry import HOOKS
-from ssl_mm.stages.common import run_training
+from ssl_mm.training.resume import run_training
 
 @HOOKS.register_module()
 class PauseForKill(Hook):

@@ -6,7 +6,10 @@ import textwrap
 import pytest
 import yaml
 
-from ssl_mm.stages.common import ParamsError, load_params, set_iterations, stage_config, work_dir
+from ssl_mm.errors import ParamsError
+from ssl_mm.params import load_params
+from ssl_mm.training.config import set_iterations, stage_config
+from ssl_mm.training.resume import work_dir
 
 
 @pytest.fixture
@@ -115,9 +118,9 @@ def test_trusted_checkpoint_loading_is_scoped_to_the_runner():
     code = textwrap.dedent('''
         from mmengine.runner import CheckpointLoader
         before = dict(CheckpointLoader._schemes)
-        import ssl_mm.stages.common  # noqa: F401
+        import ssl_mm.training.resume  # noqa: F401
         import ssl_mm.io as io
-        assert dict(CheckpointLoader._schemes) == before, 'importing ssl_mm.stages.common changed the loaders'
+        assert dict(CheckpointLoader._schemes) == before, 'importing ssl_mm.training.resume changed the loaders'
         with io.trusted_local_checkpoints():
             assert CheckpointLoader._schemes[''] is io._load_trusted_checkpoint
         assert dict(CheckpointLoader._schemes) == before, 'the trusted loader outlived its scope'

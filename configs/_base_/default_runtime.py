@@ -12,7 +12,7 @@ default_hooks = dict(
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=1),
-    dist_cfg=dict(backend='nccl'))  # under torchrun: gloo on CPU (ssl_mm.stages.common.set_distributed)
+    dist_cfg=dict(backend='nccl'))  # under torchrun: gloo on CPU (ssl_mm.training.distributed.set_distributed)
 # Several processes (DDP): SPyNet is frozen for the first fix_iter iterations (MMagic's BasicVSR
 # switches requires_grad after DDP is built), so DDP must not wait for gradients it never gets.
 find_unused_parameters = True

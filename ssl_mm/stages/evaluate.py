@@ -12,11 +12,12 @@ from pathlib import Path
 from ..cells import METHODS, SSL_STEPS, UNDER_TEST, Cell, cell_argument, lambda_tf
 from ..eval.evaluate import bicubic_upscaler, network_upscaler
 from ..models.flow_cache import cache_flows
+from ..params import load_params
 from ..pruning import load_network
 from ..runtime import for_cpu_inference, keep_freed_memory_for_reuse
 from ..scoring import cost_metrics, log_result, score_sets
 from ..tracking import stage_run
-from .common import load_params, run_stage
+from . import run_stage
 
 
 def networks(cell: Cell) -> dict[str, Path | None]:
@@ -40,6 +41,8 @@ def networks(cell: Cell) -> dict[str, Path | None]:
 
 
 def main() -> None:
+    """Score the cell's networks (and, for the dense cell, Bicubic) on every set of its degradation;
+    write its metrics, per-clip and per-set CSVs, and its MLflow result run."""
     cell = cell_argument(['dense', *METHODS], __doc__)
     params = load_params()
     keep_freed_memory_for_reuse()

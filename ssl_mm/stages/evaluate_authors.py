@@ -15,11 +15,12 @@ from ..flops import cost_against_dense
 from ..models import SSLBasicVSRNet
 from ..models.authors_pruned import authors_pruned_network
 from ..models.foreign import local_file
+from ..params import PARAMS_FILE, load_params
 from ..pruning import save_network
 from ..runtime import for_cpu_inference, keep_freed_memory_for_reuse
 from ..scoring import cost_row, log_result, score_sets
 from ..tracking import stage_run
-from .common import PARAMS_FILE, load_params, run_stage
+from . import run_stage
 
 
 def removed_fraction(net: SSLBasicVSRNet) -> float:
@@ -29,6 +30,8 @@ def removed_fraction(net: SSLBasicVSRNet) -> float:
 
 
 def main() -> None:
+    """Convert one of the SSL authors' released pruned models (authors.checkpoints NAME), score it
+    on the sets of its degradation, and cost it against the dense network."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('name', help='a key of authors.checkpoints in params.yaml')
     name = parser.parse_args().name

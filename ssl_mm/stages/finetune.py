@@ -5,25 +5,20 @@ from mmengine.config import Config
 
 from ..cells import FINETUNED, METHODS, cell_argument, lambda_tf
 from ..errors import ParamsError, named_as
+from ..params import PARAMS_FILE
 from ..profiles import dataset_tag
 from ..pruning.checkpoint import load_network, save_network
+from ..runtime import editor_of
 from ..tracking import stage_run
-from .common import (
-    PARAMS_FILE,
-    configured_iters,
-    editor_of,
-    file_digest,
-    generator_of,
-    record_training,
-    run_stage,
-    run_training,
-    set_iterations,
-    training_stage,
-    work_dir,
-)
+from ..training.config import configured_iters, set_iterations, training_stage
+from ..training.record import record_training
+from ..training.resume import file_digest, run_training, work_dir
+from . import run_stage
 
 
 def main() -> None:
+    """Finetune the owner's pruned network for the stage's budget (with Temporal Finetuning when the
+    method's weight is set); write the finetuned network, metrics and loss curve."""
     cell = cell_argument(FINETUNED, __doc__)
     params, cfg = training_stage('finetune', __spec__.name, cell)
     p, owner = params['finetune'], cell.owner()  # whose pruned model
@@ -50,7 +45,7 @@ def main() -> None:
             runner = run_training(cfg, work, load_from=f'{pruned}.pth', setup=attach_teacher)
         if run is None:
             return
-        save_network(generator_of(runner), cell.dir, 'finetuned',
+        save_network(editor_of(runner).generator, cell.dir, 'finetuned',
                      meta=dict(stage='finetune', method=cell.method, lambda_tf=cfg.model.lambda_tf))
         record_training(runner, work, cell.metrics('finetune'), cell.curve('finetune'),
                         ('train/loss_pix', 'train/loss_tf', 'val/PSNR'))

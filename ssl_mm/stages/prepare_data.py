@@ -3,12 +3,15 @@
 from ..data.prepare import prepare
 from ..errors import named_as
 from ..io import atomic_dir
+from ..params import load_params
 from ..profiles import ROOT_KEYS
 from ..tracking import stage_run, tracked
-from .common import load_params, run_stage
+from . import run_stage
 
 
 def main() -> None:
+    """Write data/prepared (embedded clips, Vid4 when present, checks of the external sets), built
+    aside and swapped in whole."""
     params = load_params()
     data = params['data']
     with stage_run('prepare_data', data, {'profile': params['profile']}):

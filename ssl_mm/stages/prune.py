@@ -9,9 +9,10 @@ from ..errors import named_as
 from ..export import export_onnx
 from ..flops import cost_against_dense
 from ..io import write_json
+from ..params import load_params
 from ..pruning import final_pruned_set, kept_fraction, load_network, pick_pruned, prune, round_kept, save_network
 from ..tracking import log_record, numeric, stage_run, tracked
-from .common import load_params, run_stage
+from . import run_stage
 
 
 def pruned_units(cell: Cell, net, params: dict) -> tuple[dict, dict]:
@@ -28,6 +29,8 @@ def pruned_units(cell: Cell, net, params: dict) -> tuple[dict, dict]:
 
 
 def main() -> None:
+    """Pick the units to remove (the search's set, or the dense model's L1-norm), cut the network,
+    export it (MMagic config, ONNX) and cost it against the dense network."""
     cell = cell_argument(PRUNED, __doc__)
     params = load_params()
     p, spec, dense_path = params['prune'], METHODS[cell.method], cell.dense().network('dense')

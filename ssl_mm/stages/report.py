@@ -11,6 +11,7 @@ from ..eval import PROTOCOLS
 from ..eval.benchmark_sets import load_test_set
 from ..eval.evaluate import bicubic_upscaler, network_upscaler
 from ..models.flow_cache import cache_flows
+from ..params import load_params
 from ..pruning import load_network
 from ..reports import figures
 from ..reports.readme import write_readme
@@ -19,7 +20,7 @@ from ..reports.tables import build_paper_table, write_paper_table
 from ..reports.visual import visual_comparison
 from ..runtime import for_cpu_inference
 from ..tracking import finish_pipeline_run, stage_run, tracked
-from .common import load_params, run_stage
+from . import run_stage
 
 REPORTS = Path('reports')
 
@@ -47,6 +48,8 @@ def visual_figures(params: dict, ratio: float, seed: int, lr: str, out: Path) ->
 
 
 def main() -> None:
+    """Regenerate reports/: the paper table, the figures and reports/README.md from the metrics and
+    networks on disk; close the pipeline's MLflow run."""
     params = load_params()
     profile, out, sets = params['profile'], REPORTS / 'figures', list(params['evaluate']['sets'])
     # The per-network figures show the first seed and degradation at the first ratio every method runs at.

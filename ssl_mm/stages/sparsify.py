@@ -11,11 +11,17 @@ from ..io import atomic_path
 from ..profiles import dataset_tag
 from ..pruning.checkpoint import save_network
 from ..pruning.regularization import SSLRegularizationHook
+from ..runtime import editor_of
 from ..tracking import stage_run
-from .common import file_digest, generator_of, record_training, run_stage, run_training, training_stage, work_dir
+from ..training.config import training_stage
+from ..training.record import record_training
+from ..training.resume import file_digest, run_training, work_dir
+from . import run_stage
 
 
 def main() -> None:
+    """Run the regularised search from the dense model; write the sparsified network, the penalty
+    state (the picked set) and the loss curve."""
     cell = cell_argument(SEARCHED, __doc__)
     params, cfg = training_stage('sparsify', __spec__.name, cell)
     p, dense = params['sparsify'], cell.dense().network('dense')
@@ -32,7 +38,7 @@ def main() -> None:
         if run is None:
             return
         hook = next(h for h in runner.hooks if isinstance(h, SSLRegularizationHook))
-        save_network(generator_of(runner), cell.dir, 'sparsified', meta=dict(stage='sparsify'))
+        save_network(editor_of(runner).generator, cell.dir, 'sparsified', meta=dict(stage='sparsify'))
         with atomic_path(cell.dir / 'sparsify_state.pt') as tmp:
             torch.save(hook.state_dict(), tmp)
         record_training(runner, work, cell.metrics('sparsify'), cell.curve('sparsify'),

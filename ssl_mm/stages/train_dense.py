@@ -23,20 +23,13 @@ from ..io import atomic_path, write_json
 from ..models.foreign import load_foreign, local_file, read_foreign, trained_iterations
 from ..profiles import dataset_tag, train_meta_file
 from ..pruning.checkpoint import load_network, save_network
+from ..runtime import editor_of
 from ..safe_checkpoint import tensors_only_copy
 from ..tracking import log_record, stage_run, tracked
-from .common import (
-    CURVE_COLUMNS,
-    configured_iters,
-    file_digest,
-    generator_of,
-    record_training,
-    run_stage,
-    run_training,
-    set_iterations,
-    training_stage,
-    work_dir,
-)
+from ..training.config import configured_iters, set_iterations, training_stage
+from ..training.record import CURVE_COLUMNS, record_training
+from ..training.resume import file_digest, run_training, work_dir
+from . import run_stage
 
 SEARCH_LR_SIZE = (36, 64)  # MACs per pixel do not depend on the size; a small trace is quick
 
@@ -91,6 +84,8 @@ def starting_point(cfg: Config, p: dict) -> tuple[dict, object | None]:
 
 
 def main() -> None:
+    """Train the dense model (or BasicVSR-lite, narrowed to SSL's MACs) for its budget; write the
+    network, its metrics and loss curve."""
     cell = cell_argument(['dense', *SCRATCH], __doc__)
     lite = cell.method != 'dense'
     params, cfg = training_stage('train_dense', __spec__.name, cell, 'train_lite' if lite else None)
@@ -114,7 +109,7 @@ def main() -> None:
 
     def share_dense_spynet(runner) -> None:
         # SPyNet is not pruned: lite starts from the dense model's, as BasicVSR from a pretrained one.
-        generator_of(runner).spynet.load_state_dict(load_network(f'{dense}.py', f'{dense}.pth').spynet.state_dict())
+        editor_of(runner).generator.spynet.load_state_dict(load_network(f'{dense}.py', f'{dense}.pth').spynet.state_dict())
 
     tags = {'profile': params['profile'], **cell.mlflow_tags, 'dataset': dataset_tag(params)}
     with stage_run(cell.stage_name('train'), {**p, **used}, tags) as run:
@@ -134,7 +129,7 @@ def main() -> None:
         runner = run_training(cfg, work, load_from=init, setup=share_dense_spynet if lite else None)
         if run is None:
             return
-        net = generator_of(runner)
+        net = editor_of(runner).generator
         save_network(net, out.parent, out.name, meta=dict(stage=f'train_{cell.method}', seed=cell.seed, **used))
         extra = dict(used)
         if lite:
