@@ -44,6 +44,7 @@ RATIO: Check = (lambda v: _number(v) and 0 < v < 1), 'a number in (0, 1), e.g. 0
 POSITIVE: Check = (lambda v: _integer(v) and v > 0), 'a positive integer'
 LR_SIZE: Check = ((lambda v: isinstance(v, list) and len(v) == 2 and all(_integer(x) and x >= 16 for x in v)),
                   '[height, width] of at least 16 pixels each, e.g. [180, 320]')
+BOOLEAN: Check = (lambda v: isinstance(v, bool)), 'true or false'
 SETS: Check = ((lambda v: isinstance(v, list) and bool(v) and all(s in PROTOCOLS for s in v)),
                f'a non-empty list of {sorted(PROTOCOLS)}')
 
@@ -93,6 +94,7 @@ SCHEMA: dict[str, dict[str, Check] | Check] = {
     'evaluate': {'sets': SETS, 'max_seq_len': ITERS, 'max_frames': ITERS},
     'speed': {'lr_size': LR_SIZE, 'frames': POSITIVE, 'repeats': POSITIVE},
     'authors': {'checkpoints': AUTHORS_CHECKPOINTS},
+    'tracking': {'log_models': BOOLEAN},
 }
 
 

@@ -18,7 +18,7 @@ from .flops import complexity
 from .io import write_json
 from .params import PARAMS_FILE
 from .profiles import ROOT_KEYS
-from .tracking import log_record, tracked
+from .tracking import log_network, log_record, tracked
 
 
 def cost_row(model: dict, mac_ratio: float, cpu_speedup: float) -> dict[str, float]:
@@ -68,8 +68,11 @@ def result_metrics(metrics: dict, own: str, cost: dict) -> dict[str, float]:
     return out
 
 
-def log_result(metrics: dict, own: str, cost: dict, out: Path) -> None:
-    """Write ``out``/cost.json and log the result run (:func:`result_metrics`, ``out`` as artifacts)."""
+def log_result(metrics: dict, own: str, cost: dict, out: Path, networks: dict | None = None) -> None:
+    """Write ``out``/cost.json and log the result run (:func:`result_metrics`, ``out`` as artifacts,
+    and each of ``networks`` as an MLflow Model: ``own``'s named ``model``, the others by name)."""
     write_json(out / 'cost.json', cost)
     log_record(result_metrics(metrics, own, cost), out / 'metrics.json', out / 'cost.json')
     tracked.log_artifacts(str(out), 'eval')
+    for name, net in (networks or {}).items():
+        log_network(net, 'model' if name == own else name)

@@ -34,7 +34,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import mlflow
 from mlflow.tracking import MlflowClient
@@ -216,31 +216,30 @@ def stage_run(stage: str, params: dict, tags: dict[str, str], root: Path = Path(
 
 
 class _BestEffort:
-    """MLflow's fluent API (``tracked.log_metrics(...)``), best-effort: the first call that fails
-    prints one warning line and every later call of the process is skipped, so a tracking server
-    that dies costs a stage one bounded wait (``STAGE_HTTP``) and none of its work."""
+    """MLflow's fluent API (``tracked.log_metrics(...)``; any other MLflow function through
+    ``tracked.call``), best-effort: the first call that fails prints one warning line and every
+    later call of the process is skipped, so a tracking server that dies costs a stage one bounded
+    wait (``STAGE_HTTP``) and none of its work."""
 
     def __init__(self) -> None:
         self.failed: Exception | None = None
 
-    def __getattr__(self, name: str):
-        function = getattr(mlflow, name)
+    def call(self, function: Callable, *args, **kwargs):
+        if self.failed is not None:
+            return None
+        try:
+            return function(*args, **kwargs)
+        except Exception as err:  # HTTP, SQL, or anything else of the store's
+            self.failed = err
+            uri = mlflow.get_tracking_uri()
+            cause = _first_line(err).replace(uri, _redacted(uri))[:200]
+            print(f'warning: MLflow tracking at {_redacted(uri)} failed ({type(err).__name__}: {cause}); '
+                  'this stage goes on untracked and keeps its results: once the store is back, run '
+                  '`ssl-mm tracking sync` to log what it missed', file=sys.stderr, flush=True)
+            return None
 
-        @functools.wraps(function)
-        def call(*args, **kwargs):
-            if self.failed is not None:
-                return None
-            try:
-                return function(*args, **kwargs)
-            except Exception as err:  # HTTP, SQL, or anything else of the store's
-                self.failed = err
-                uri = mlflow.get_tracking_uri()
-                cause = _first_line(err).replace(uri, _redacted(uri))[:200]
-                print(f'warning: MLflow tracking at {_redacted(uri)} failed ({type(err).__name__}: {cause}); '
-                      'this stage goes on untracked and keeps its results: once the store is back, run '
-                      '`ssl-mm tracking sync` to log what it missed', file=sys.stderr, flush=True)
-                return None
-        return call
+    def __getattr__(self, name: str):
+        return functools.partial(self.call, getattr(mlflow, name))
 
 
 tracked = _BestEffort()
@@ -271,6 +270,34 @@ def log_record(metrics: dict[str, float], *files: Path) -> None:
     finished run carries."""
     tracked.log_metrics(metrics)
     tracked.set_tag(RECORD_TAG, record_digest(*files))
+
+
+def log_network(net, name: str = 'model') -> None:
+    """Log ``net`` as an MLflow Model (pytorch flavour) named ``name`` under the active run, so
+    the registry and ``mlflow.pytorch.load_model(f'runs:/{run_id}/{name}')`` reach it. Pickled
+    (not torch.export's pt2, which fixes the clip's frame count and size; loading it needs
+    ssl_mm importable, and unpickles: load from a store you trust. The DVC-tracked .pth, read
+    by ``ssl-mm``'s allow-list loader, stays the safe way in). The signature is any LR clip
+    (batch, frames, 3, height, width) to its x4 output; the example is a small real-valued clip.
+    Best-effort, like every call of a stage's run."""
+    import mlflow.pytorch  # ~1 s; only stages that log networks pay it
+    import numpy as np
+    import torch
+    from mlflow.models import ModelSignature
+    from mlflow.types import Schema, TensorSpec
+
+    clip = (-1, -1, 3, -1, -1)
+    signature = ModelSignature(Schema([TensorSpec(np.dtype(np.float32), clip)]),
+                               Schema([TensorSpec(np.dtype(np.float32), clip)]))
+    example = torch.rand(1, 2, 3, 16, 16, generator=torch.Generator().manual_seed(0)).numpy()
+    requirements = [f'torch=={torch.__version__.split("+")[0]}', *(f'{p}=={_version(p)}' for p in ('mmagic', 'mmengine'))]
+    tracked.call(mlflow.pytorch.log_model, net, name=name, serialization_format='pickle', signature=signature,
+                              input_example=example, pip_requirements=requirements)
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+    return version(package)
 
 
 def finish_pipeline_run(root: Path = Path('.')) -> None:

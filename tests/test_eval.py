@@ -101,11 +101,16 @@ def test_eval_cli_scores_bicubic_and_a_saved_model(prepared_dir, tmp_path, capsy
         main(['--prepared', str(prepared_dir), '--sets', 'reds4', '--bicubic'])
 
 
-def test_every_protocol_has_a_test_set_loader():
-    from ssl_mm.eval.benchmark_sets import BENCHMARK_SETS, load_test_set
-    assert set(BENCHMARK_SETS) == set(PROTOCOLS)
+def test_every_protocol_has_a_test_set_loader(tmp_path):
+    """Each scored set loads from where it lives: with nothing prepared and no roots given, every
+    one asks for its data (a RootError or DataError naming it), none is an unknown name."""
+    from ssl_mm.errors import DataError, RootError
+    from ssl_mm.eval.benchmark_sets import load_test_set
+    for name in PROTOCOLS:
+        with pytest.raises((RootError, DataError)):
+            load_test_set(name, tmp_path)
     with pytest.raises(ValueError, match='unknown test set'):
-        load_test_set('set5', '.')
+        load_test_set('set5', tmp_path)
 
 
 def test_flow_cache_gives_the_same_output_and_is_keyed_by_spynet_and_input(real_lr_clip, tmp_path):

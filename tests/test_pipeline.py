@@ -6,14 +6,17 @@ import subprocess
 import time
 from pathlib import Path
 
+import mlflow.pytorch
 import pandas as pd
 import pytest
+import torch
 import yaml
 from dvc_repo import dvc, make_repo, ran, stages_of, write_params
 from mlflow.tracking import MlflowClient
 
 from ssl_mm.cells import cells
 from ssl_mm.models.foreign import trained_iterations
+from ssl_mm.pruning import load_network
 from ssl_mm.tracking import tracking_uri
 
 
@@ -34,7 +37,7 @@ FIGURES = {'psnr_vs_macs.png', 'psnr_vs_ratio.png', 'speedup_vs_mac_ratio.png', 
            'scale_distribution.png', 'training_curves.png', 'visual_embedded.png'}  # no Vid4 in the miniature
 
 
-def test_pipeline_runs_caches_and_reruns_only_new_cells(mini_repo, tmp_path):
+def test_pipeline_runs_caches_and_reruns_only_new_cells(mini_repo, tmp_path, real_lr_clip):
     params = yaml.safe_load((mini_repo / 'params.yaml').read_text())
     first = dvc(mini_repo, 'repro')
     assert ran(first) == {'prepare_data'} | stages_of(params)
@@ -97,6 +100,25 @@ def test_pipeline_runs_caches_and_reruns_only_new_cells(mini_repo, tmp_path):
                 'mac_ratio', 'cpu_speedup'} <= set(run.data.metrics)
     sparsify = [r for r in runs if r.data.tags.get('stage', '').startswith('sparsify_ssl')]
     assert sorted(r.data.tags['prune_ratio'] for r in sparsify) == ['0.25', '0.5']
+    # Each result run carries its networks as MLflow Models, equal to the DVC-tracked ones.
+    [ssl_run] = [r for r in results if r.data.params['prune_ratio'] == '0.5']
+    mlflow.set_tracking_uri(tracking_uri(mini_repo))
+    for name, kind in [('model', 'finetuned'), ('ssl_sparsified', 'sparsified')]:
+        logged = mlflow.pytorch.load_model(f'runs:/{ssl_run.info.run_id}/{name}')
+        stem = mini_repo / 'models/ssl/bi-ratio0.5-seed0' / kind
+        with torch.no_grad():
+            assert torch.equal(logged(real_lr_clip), load_network(f'{stem}.py', f'{stem}.pth').eval()(real_lr_clip))
+    # tracking.log_models: false changes no result (nothing reruns); a result run then logs no network.
+    params['tracking']['log_models'] = False
+    write_params(mini_repo, params)
+    assert set(json.loads(dvc(mini_repo, 'status', '--json').stdout)) <= {'report'}
+    dvc(mini_repo, 'repro', '-f', '-s', 'evaluate_l1_norm@bi-0.5-0')
+    [newest, *_] = client.search_runs([experiment.experiment_id], "params.method = 'l1_norm'",
+                                      order_by=['attributes.start_time DESC'])
+    assert newest.info.status == 'FINISHED' and not client.search_logged_models(
+        experiment_ids=[experiment.experiment_id], filter_string=f"source_run_id = '{newest.info.run_id}'")
+    params['tracking']['log_models'] = True
+    write_params(mini_repo, params)
 
     # A team shares results through a DVC remote: a second clone pulls them and has nothing to run.
     remote, clone = tmp_path / 'remote', tmp_path / 'clone'

@@ -262,3 +262,33 @@ def test_a_tracking_server_that_dies_mid_stage_costs_no_work(tmp_path, prepared_
                     and r.info.run_id != synced.info.run_id]
         assert killed.info.status == 'FAILED'
 
+
+
+def test_an_evaluated_network_round_trips_through_mlflow_models(tmp_path, monkeypatch, real_lr_clip):
+    """What the evaluate stage logs under its result run: ``mlflow.pytorch.load_model`` on
+    ``runs:/<id>/model`` gives back a network whose output on real frames equals the DVC-tracked
+    one's; the registry and the run's logged models list it, with its signature."""
+    import torch
+
+    from ssl_mm.models import SSLBasicVSRNet
+    from ssl_mm.pruning import load_network, save_network
+    from ssl_mm.scoring import log_result
+
+    monkeypatch.chdir(tmp_path)
+    torch.manual_seed(0)
+    save_network(SSLBasicVSRNet(8, 2, widths={'backward_resblocks.main.2.0.conv1.act_scale': 5}), tmp_path / 'models', 'finetuned')
+    tracked_net = load_network(tmp_path / 'models' / 'finetuned.py', tmp_path / 'models' / 'finetuned.pth').eval()
+    metrics = {'ssl': {'embedded_bi': {'psnr_y': 30.0}}, 'protocols': {}}
+    (tmp_path / 'eval').mkdir()
+    (tmp_path / 'eval' / 'metrics.json').write_text(json.dumps(metrics))
+    with stage_run('evaluate_ssl@bi-0.5-0', {}, {'kind': 'result'}, root=tmp_path) as run:
+        log_result(metrics, 'ssl', {'gmacs': 1.0}, tmp_path / 'eval', {'ssl': tracked_net})
+    mlflow.set_tracking_uri(tracking_uri(tmp_path))
+    loaded = mlflow.pytorch.load_model(f'runs:/{run.info.run_id}/model')
+    with torch.no_grad():
+        assert torch.equal(loaded(real_lr_clip), tracked_net(real_lr_clip))
+    [model] = MlflowClient().search_logged_models(
+        experiment_ids=[run.info.experiment_id], filter_string=f"source_run_id = '{run.info.run_id}'")
+    assert model.name == 'model'
+    signature = mlflow.models.get_model_info(f'runs:/{run.info.run_id}/model').signature
+    assert tuple(signature.inputs.to_dict()[0]['tensor-spec']['shape']) == (-1, -1, 3, -1, -1)

@@ -1,5 +1,6 @@
 """The benchmark sets an evaluation can run (Vid4, REDS4, Vimeo-90K-T, UDM10, the embedded
-clips): name -> clips, from the prepared folder or the user's data roots."""
+clips): name -> clips, from the prepared folder or the user's data roots. The set names are those of
+``ssl_mm.eval.protocols.PROTOCOLS`` (how each is scored); a test keeps the two in step."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,9 +8,6 @@ from pathlib import Path
 from ..data.prepare import EMBEDDED_VAL
 from ..data.sources import Clip, folder_clips, reds_clips, vimeo_clips
 from ..errors import RootError, named_as
-
-BENCHMARK_SETS = ('vid4_bi', 'vid4_bd', 'embedded_bi', 'embedded_bd', 'reds4', 'vimeo90k_t_bi', 'vimeo90k_t_bd',
-             'udm10_bd')
 
 
 def degradation_of(name: str) -> str:

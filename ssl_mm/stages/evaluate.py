@@ -30,16 +30,6 @@ def networks(cell: Cell) -> dict[str, Path | None]:
     return nets
 
 
-
-
-
-
-
-
-
-
-
-
 def main() -> None:
     """Score the cell's networks (and, for the dense cell, Bicubic) on every set of its degradation;
     write its metrics, per-clip and per-set CSVs, and its MLflow result run."""
@@ -57,7 +47,8 @@ def main() -> None:
     tags = {'kind': 'result', 'profile': params['profile'], **cell.mlflow_tags}
     with stage_run(cell.stage_name('evaluate'), result, tags):
         metrics = score_sets(upscalers, cell.degradation, params, cell.eval_dir)
-        log_result(metrics, cell.method, cost_metrics(cell, nets[cell.method]), cell.eval_dir)
+        log_result(metrics, cell.method, cost_metrics(cell, nets[cell.method]), cell.eval_dir,
+                   nets if params['tracking']['log_models'] else None)
 
 
 if __name__ == '__main__':

@@ -56,7 +56,7 @@ def main() -> None:
         cost = {**cost_row(measured['model'], measured['mac_ratio'], measured['cpu_speedup']), 'prune_ratio': ratio}
         metrics = score_sets({AUTHORS: network_upscaler(for_cpu_inference(net))}, model.degradation, params,
                              model.eval_dir)
-        log_result(metrics, AUTHORS, cost, model.eval_dir)
+        log_result(metrics, AUTHORS, cost, model.eval_dir, {AUTHORS: net} if params['tracking']['log_models'] else None)
 
 
 if __name__ == '__main__':
