@@ -162,6 +162,28 @@ class Cell:
             'evaluate': lambda: [self.eval_dir / f for f in EVAL_FILES],
         }[stage]()
 
+    def inputs(self, stage: str) -> list[Path]:
+        """Every file of an earlier stage that ``stage`` reads for this cell (dvc.yaml's deps
+        name the same: tests/test_layout.py)."""
+        def weights(cell: Cell, kind: str) -> Path:
+            return cell.network(kind).with_suffix('.pth')
+
+        dense = weights(self.dense(), 'dense')
+        if self.method == 'dense':
+            return [] if stage == 'train' else [dense]
+        spec, owner = METHODS[self.method], self.owner()
+        return {
+            'train': lambda: [dense, self.macs_reference().metrics('prune')],  # SPyNet; the MACs to match
+            'sparsify': lambda: [dense],
+            'prune': lambda: [dense, *([weights(self, 'sparsified'), self.dir / 'sparsify_state.pt']
+                                       if spec.search is not None else [])],
+            'finetune': lambda: [weights(owner, 'pruned'), *([weights(owner, 'sparsified')]  # the TF teacher
+                                                              if METHODS[owner.method].search is not None else [])],
+            'evaluate': lambda: [weights(self, self.final_network().name), self.cost_file(),
+                                 *([weights(self, kind) for kind, _ in SSL_STEPS.values()]
+                                   if self.method == UNDER_TEST else [])],
+        }[stage]()
+
     # ---- what this cell is made from
     def dense(self) -> 'Cell':
         """The dense model this cell starts from: the one of its degradation, whatever its seed."""

@@ -1,6 +1,7 @@
 """dvc.yaml and ssl_mm/cells.py name the same cells and the same files: every stage of
-every (method, ratio, seed) cell exists in dvc.yaml under methods.py's name, with exactly the
-outputs methods.py says it writes, and dvc.yaml has no other stage."""
+every (method, ratio, seed) cell exists in dvc.yaml under cells.py's name, with exactly the
+outputs cells.py says it writes and the inputs it says it reads (so dvc.yaml's per-method vars
+are checked both ways), and dvc.yaml has no other stage."""
 import shutil
 from pathlib import Path
 
@@ -11,12 +12,16 @@ from dvc.repo import Repo
 from ssl_mm.cells import STAGES, authors_models, cells, dense_cells
 
 OTHER_STAGES = {'prepare_data', 'report'}
+ARTIFACTS = ('models/', 'metrics/')  # what stages make (data/prepared and code aside)
 
 
-def _stages(root: Path, params: dict) -> dict[str, set[str]]:
+def _stages(root: Path, params: dict) -> dict[str, tuple[set[str], set[str]]]:
+    """Each stage's (outputs, deps made by other stages: models/ and metrics/), resolved by DVC."""
     (root / 'params.yaml').write_text(yaml.safe_dump(params))
     with Repo(str(root)) as repo:
-        return {stage.name: {str(out.def_path) for out in stage.outs} for stage in repo.index.stages}
+        return {stage.name: ({str(out.def_path) for out in stage.outs},
+                             {str(dep.def_path) for dep in stage.deps if str(dep.def_path).startswith(ARTIFACTS)})
+                for stage in repo.index.stages}
 
 
 @pytest.fixture
@@ -31,7 +36,7 @@ def dvc_root(repo, tmp_path):
     ([0.25, 0.75], [0], [0.5], [0, 1, 2], ['bi'], {}),
     ([0.1, 0.9], [4], [0.3, 0.6], [1, 4], ['bi', 'bd'], {'reds': {'path': 'ckpt/reds.pt', 'degradation': 'bi'},
                                                             'vimeo_bd': {'path': 'ckpt/vimeo_bd.pt', 'degradation': 'bd'}})])
-def test_dvc_yaml_declares_every_cell_with_the_outputs_methods_py_names(repo, dvc_root, ratios, other_seeds, baselines,
+def test_dvc_yaml_declares_every_cell_with_the_files_cells_py_names(repo, dvc_root, ratios, other_seeds, baselines,
                                                                          seeds, degradations, authors):
     params = yaml.safe_load((repo / 'params.yaml').read_text())
     params['prune']['ratios'], params['baselines']['ratios'], params['seeds'] = ratios, baselines, seeds
@@ -43,12 +48,14 @@ def test_dvc_yaml_declares_every_cell_with_the_outputs_methods_py_names(repo, dv
     for stage, methods in STAGES.items():
         for cell in cells(params, [m for m in methods if m != 'dense']) + (
                 dense_cells(params) if 'dense' in methods else []):
-            expected[cell.stage_name(stage)] = {str(p) for p in cell.outputs(stage)}
+            expected[cell.stage_name(stage)] = ({str(p) for p in cell.outputs(stage)},
+                                                {str(p) for p in cell.inputs(stage)})
     for model in authors_models(params):  # the authors' checkpoints params.yaml names, one stage each
-        expected[model.stage_name()] = {str(p) for p in model.outputs()}
+        expected[model.stage_name()] = ({str(p) for p in model.outputs()}, set())
     assert set(declared) - OTHER_STAGES == set(expected)
-    for name, outs in expected.items():
-        assert declared[name] == outs, name
+    for name, (outs, ins) in expected.items():
+        assert declared[name][0] == outs, f'{name}: outputs'
+        assert declared[name][1] == ins, f'{name}: inputs'
 
 
 def test_a_new_ratio_adds_cells_and_changes_no_existing_one(repo, dvc_root):
