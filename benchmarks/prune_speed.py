@@ -11,6 +11,13 @@ ssl_mm.flops); --plain measures the untuned NCHW setting.
     .venv/bin/python benchmarks/prune_speed.py                 # paper 64/30/x4 at 180x320 + small
     .venv/bin/python benchmarks/prune_speed.py --archs small --repeats 5
     .venv/bin/python benchmarks/prune_speed.py --device cuda --dtype float16
+    .venv/bin/python benchmarks/prune_speed.py --archs paper --ratios 0.5 --frames 8 --align 16 --engine compile
+
+--align N adds, beside each ratio's pick, the same ratio aligned to N (``prune.align``: every
+layer keeps a multiple of N channels at the same MACs; rows ``0.5@16``), with its speed-up
+against the MAC ratio of the unaligned pick. --engine compile runs dense and pruned through
+torch.compile (inductor; ``ssl_mm.runtime.compiled``); the compile time (first call) is a
+column of its own, not part of s/frame.
 
 Each run also writes its table, with the machine, threads and date, to
 ``benchmarks/results/prune_speed_<device>[_<dtype>].{md,csv}`` (--out, '' to skip).
@@ -21,6 +28,7 @@ import argparse
 import datetime
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -29,8 +37,8 @@ import torch
 from ssl_mm.export import OnnxRuntimeNet
 from ssl_mm.flops import MAC_CONVENTION, complexity, latencies
 from ssl_mm.models import SSLBasicVSRNet
-from ssl_mm.pruning import pick_pruned, prune, round_kept, scale_groups
-from ssl_mm.runtime import cpu_name, for_cpu_inference, keep_freed_memory_for_reuse
+from ssl_mm.pruning import pick_pruned, prune, scale_groups
+from ssl_mm.runtime import compiled, cpu_name, for_cpu_inference, keep_freed_memory_for_reuse
 
 ARCHS = {
     'paper': dict(net=dict(mid_channels=64, num_blocks=30, hr_channels=64), lr_size=(180, 320), frames=3),
@@ -131,18 +139,19 @@ def main() -> None:
     parser.add_argument('--frames', type=int, default=None, help='clip length (default per arch)')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--dtype', default='float32', choices=['float32', 'float16', 'bfloat16'])
-    parser.add_argument('--engine', choices=['pytorch', 'onnxruntime'], default='pytorch',
-                        help='pytorch (eager, as `ssl-mm infer` runs it) or onnxruntime (CPU; the exported graph)')
+    parser.add_argument('--engine', choices=['pytorch', 'compile', 'onnxruntime'], default='pytorch',
+                        help='pytorch (eager, as `ssl-mm infer` runs it), compile (torch.compile, inductor) or '
+                             'onnxruntime (CPU; the exported graph); dense and pruned always run on the same one')
     parser.add_argument('--cuda-graph', action='store_true', help='CUDA: replay each model as one CUDA graph')
     parser.add_argument('--out', default='benchmarks/results', help="results folder ('' to skip)")
     parser.add_argument('--threads', type=int, default=torch.get_num_threads())
-    parser.add_argument('--round-to', type=int, default=1,
-                        help='round kept widths up to a multiple of this (see round_kept)')
+    parser.add_argument('--align', type=int, default=1,
+                        help='also time each ratio aligned to this many channels (prune.align; 1: unaligned only)')
     parser.add_argument('--plain', action='store_true',
                         help='NCHW and default allocator: no channels-last, no malloc tuning')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    onnxruntime = args.engine == 'onnxruntime'
+    onnxruntime, compiling = args.engine == 'onnxruntime', args.engine == 'compile'
     if onnxruntime and (args.device != 'cpu' or args.cuda_graph or args.dtype != 'float32'):
         parser.error('--engine onnxruntime runs float32 on the CPU: drop --device/--cuda-graph/--dtype')
     if args.device == 'cpu' and not args.plain:
@@ -150,16 +159,20 @@ def main() -> None:
     onnx_dir = tempfile.TemporaryDirectory(prefix='prune-speed-onnx-')  # exported graphs, deleted at exit
 
     dtype, block = getattr(torch, args.dtype), simd_width()
-    engine = 'onnxruntime' if onnxruntime else 'pytorch CUDA graph' if args.cuda_graph else 'pytorch eager'
+    engine = ('onnxruntime' if onnxruntime else 'torch.compile' + (' CUDA graph' if args.cuda_graph else '')
+              if compiling else 'pytorch CUDA graph' if args.cuda_graph else 'pytorch eager')
     rows = []
     for arch in args.archs:
         spec = ARCHS[arch]
         h, w = spec['lr_size']
         frames = args.frames or spec['frames']
         dense = sparsified(spec['net'])
-        models = {'dense': dense}
-        models.update({f'{r:g}': prune(dense, round_kept(dense, pick_pruned(dense, r), args.round_to))
-                       for r in args.ratios})
+        models, unaligned = {'dense': dense}, {}
+        for r in args.ratios:
+            models[f'{r:g}'] = prune(dense, pick_pruned(dense, r))
+            if args.align > 1:
+                models[f'{r:g}@{args.align}'] = prune(dense, pick_pruned(dense, r, align=args.align))
+                unaligned[f'{r:g}@{args.align}'] = f'{r:g}'
         cost = {name: complexity(m, (h, w)) for name, m in models.items()}
         # oneDNN's output-channel blocks bound the CPU kernels only: no such column for CUDA.
         blocked = {name: blocked_macs(m, (h, w), block) for name, m in models.items()} if args.device == 'cpu' else {}
@@ -169,6 +182,14 @@ def main() -> None:
             models = {k: for_cpu_inference(m) for k, m in models.items()}
         models = {k: m.to(args.device, dtype) for k, m in models.items()}
         clip = torch.rand(1, frames, 3, h, w, generator=torch.Generator().manual_seed(1)).to(args.device, dtype)
+        compile_s = {}
+        if compiling:  # the first call compiles: timed on its own, then warm for latencies()
+            for k, m in models.items():
+                models[k] = compiled(m)
+                start = time.perf_counter()
+                with torch.inference_mode():
+                    models[k](clip)
+                compile_s[k] = time.perf_counter() - start
         if args.cuda_graph:
             models = {k: CudaGraphReplay(m, clip) for k, m in models.items()}
         secs = latencies(models, clip, args.repeats)
@@ -176,8 +197,7 @@ def main() -> None:
         net, layout = spec['net'], 'channels-last' if args.device == 'cpu' and not (args.plain or onnxruntime) else 'NCHW'
         print(f'\n== {arch}: {net["mid_channels"]} ch, {net["num_blocks"]} blocks, x4, LR {h}x{w}, '
               f'{frames} frames, {engine}, {args.device} {args.dtype}, {args.threads} threads, '
-              f'{layout}, round_to {args.round_to}, '
-              f'fastest of {args.repeats} ==')
+              f'{layout}, fastest of {args.repeats} ==')
         print(f'{"ratio":>6} {"params":>11} {"GMACs":>8} {"MAC ratio":>10} {"(no SPyNet)":>12} '
               f'{"(blocked)":>10} {"s/frame":>8} {"speed-up":>9} {"speed-up/MAC ratio":>19}')
         # MACs of the timed clip: every frame's body, SPyNet on (frames - 1) pairs both ways.
@@ -194,18 +214,28 @@ def main() -> None:
                   f'{body_ratio:>12.2f} {blocked_ratio:>10.2f} {secs[name] / frames:>8.3f} {speedup:>9.2f} '
                   f'{speedup / mac_ratio:>19.2f}')
             bound = {f'MAC ratio ({block}-channel blocks)': blocked_ratio} if blocked else {}
+            against = unaligned.get(name)  # an aligned pick: its speed-up against the unaligned pick's MAC ratio
+            extra = ({'MAC ratio of the unaligned pick': clip_macs['dense'] / clip_macs[against],
+                      'speed-up / unaligned MAC ratio': speedup * clip_macs[against] / clip_macs['dense']}
+                     if against else {})
+            if against:
+                print(f'{"":>6} against the unaligned pick\'s MAC ratio {extra["MAC ratio of the unaligned pick"]:.2f}: '
+                      f'{extra["speed-up / unaligned MAC ratio"]:.2f}')
+            if compiling:
+                extra['compile s (first call)'] = compile_s[name]
             rows.append({'arch': arch, 'engine': engine, 'frames': frames, 'ratio': name,
                          'params': c['params_total'], 'GMACs': c['macs_total'] / 1e9, 'MAC ratio': mac_ratio,
                          'MAC ratio (no SPyNet)': body_ratio, **bound, 's/frame': secs[name] / frames,
                          'speed-up': speedup, 'speed-up / MAC ratio': speedup / mac_ratio,
-                         **({'speed-up / blocked MAC ratio': speedup / blocked_ratio} if blocked else {})})
+                         **({'speed-up / blocked MAC ratio': speedup / blocked_ratio} if blocked else {}), **extra})
         print(f'({MAC_CONVENTION.format(h=h, w=w)})')
     if args.out:
         device = args.device.split(':')[0]
         header = (f'# Dense vs pruned SSL-BasicVSR: speed-up against MAC ratio ({engine}, {device}, {args.dtype})\n\n'
                   f'Machine: {machine(args.device, args.threads)}. torch {torch.__version__}. '
-                  f'{datetime.date.today()}. {layout}, '
-                  f'round_to {args.round_to}, fastest of {args.repeats} interleaved runs.\n'
+                  f'{datetime.date.today()}. {layout}, fastest of {args.repeats} interleaved runs'
+                  + (f'; rows r@{args.align}: ratio r aligned to {args.align} channels (prune.align)' if args.align > 1
+                     else '') + '.\n'
                   f'MAC ratio: dense / pruned MACs of the timed clip (every frame\'s body, SPyNet on frames - 1 '
                   f'pairs both ways); GMACs: {MAC_CONVENTION.format(h=h, w=w)}. '
                   + (f'Blocked MAC ratio: the same with each conv\'s output channels rounded up to the {block} float '
@@ -213,8 +243,9 @@ def main() -> None:
                      f'the most its kernels can give at these widths. ' if args.device == 'cpu' else '')
                   + f'Regenerate: '
                   f'`.venv/bin/python benchmarks/prune_speed.py {" ".join(sys.argv[1:])}`.')
-        stem = f'prune_speed_{device}' + ('_onnxruntime' if onnxruntime else '') + ('' if args.dtype == 'float32' else f'_{args.dtype}') + (
-            '_graph' if args.cuda_graph else '') + ('' if args.round_to == 1 else f'_round{args.round_to}')
+        stem = (f'prune_speed_{device}' + ('' if args.engine == 'pytorch' else f'_{args.engine}')
+                + ('' if args.dtype == 'float32' else f'_{args.dtype}') + ('_graph' if args.cuda_graph else '')
+                + ('' if args.align == 1 else f'_align{args.align}'))
         write_results(rows, Path(args.out), stem, header)
 
 

@@ -114,7 +114,7 @@ def infer(args) -> None:
     import torch
 
     from .eval.evaluate import network_upscaler
-    from .runtime import for_cpu_inference, keep_freed_memory_for_reuse
+    from .runtime import compiled, for_cpu_inference, keep_freed_memory_for_reuse
     if args.max_seq_len is not None and args.max_seq_len < 1:
         raise ParamsError(f'--max-seq-len={args.max_seq_len}: use a positive number of frames')
     if args.engine == 'onnxruntime' and args.device != 'cpu':
@@ -130,6 +130,8 @@ def infer(args) -> None:
         elif args.device == 'cpu':
             keep_freed_memory_for_reuse()
             net = for_cpu_inference(net)
+        if args.engine == 'compile':
+            net = compiled(net)
         _upscale_clip(network_upscaler(net, args.device), lr, net.upscale_factor, args)
 
 
@@ -166,11 +168,11 @@ def flops(args) -> None:
 
 def prune_command(args) -> None:
     from .flops import complexity
-    from .pruning import pick_pruned, prune, round_kept, save_network
+    from .pruning import pick_pruned, prune, save_network
     net = _network(args.config, args.checkpoint).eval()
-    with named_as(ratio='--ratio', criterion='--criterion', scope='--scope', round_to='--round-to'):
-        pruned = pick_pruned(net, args.ratio, args.criterion, scope=args.scope, align_residual=args.align_residual)
-        pruned = round_kept(net, pruned, args.round_to)
+    with named_as(ratio='--ratio', criterion='--criterion', scope='--scope', align='--align'):
+        pruned = pick_pruned(net, args.ratio, args.criterion, scope=args.scope, align_residual=args.align_residual,
+                             align=args.align)
     compact = prune(net, pruned)
     cfg, ckpt = save_network(compact, args.out, args.name, meta=dict(source=str(args.checkpoint), ratio=args.ratio))
     before, after = complexity(net, tuple(args.lr_size)), complexity(compact, tuple(args.lr_size))
@@ -224,9 +226,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('output', help='output .mp4, or a folder for PNG frames')
     p.add_argument('--max-seq-len', type=int, default=None, help='run the clip in chunks of this many frames (memory)')
     p.add_argument('--device', default='cpu', help='cpu or cuda[:N]')
-    p.add_argument('--engine', choices=['pytorch', 'onnxruntime'], default='pytorch',
-                   help='pytorch (default) or onnxruntime: the network exported to ONNX (once per chunk '
-                        'shape) and run by ONNX Runtime on the CPU')
+    p.add_argument('--engine', choices=['pytorch', 'compile', 'onnxruntime'], default='pytorch',
+                   help='pytorch (default); compile: torch.compile (inductor) of the per-frame parts, CPU or CUDA, '
+                        'worth it for long clips (the first chunk compiles); onnxruntime: the network exported to '
+                        'ONNX (once per chunk shape) and run by ONNX Runtime on the CPU')
     p.add_argument('--onnx-dir', help='--engine onnxruntime: keep the exported .onnx files here and reuse them '
                                       '(default: a temporary folder)')
     p.add_argument('--fps', type=float, default=25.0, help='frame rate of an .mp4 output')
@@ -251,7 +254,8 @@ def parser() -> argparse.ArgumentParser:
                    help='unit ranking (default %(default)s): scale = |scale| (SSL), l1 = weight L1')
     p.add_argument('--scope', choices=SCOPES, default=SCOPES[0], help='rank globally or per layer')
     p.add_argument('--align-residual', action='store_true', help='ASSL-style: one channel set per branch')
-    p.add_argument('--round-to', type=int, default=1, help='round kept widths up to a multiple')
+    p.add_argument('--align', type=int, default=1, help='keep a multiple of N units per layer at the same budget '
+                   '(16 for 64-channel networks on AVX-512 CPUs and tensor-core GPUs; 1: none)')
     p.add_argument('--out', required=True, help='output folder')
     p.add_argument('--name', default='pruned', help='file name stem')
     p.add_argument('--lr-size', type=int, nargs=2, default=[180, 320], metavar=('H', 'W'))

@@ -70,7 +70,8 @@ RATIOS = distinct_list(RATIO[0], 'numbers in (0, 1), e.g. [0.25, 0.5, 0.75]')
 CURVE_RATIOS = distinct_list(RATIO[0], 'numbers in (0, 1), e.g. [0.25, 0.75] ([]: the comparison only)', True)
 SEEDS = distinct_list(lambda s: _integer(s) and s >= 0, 'integers >= 0, e.g. [0, 1, 2]')
 
-RENAMED = {'baselines.tf_lambda': 'baselines.lambda_tf'}  # old key -> new: one name per concept
+RENAMED = {'baselines.tf_lambda': 'baselines.lambda_tf',  # old key -> new: one name per concept
+           'prune.round_to': 'prune.align'}  # rounding up only gave units back; align rounds both ways at the same budget
 SCHEMA: dict[str, dict[str, Check] | Check] = {
     'profile': one_of(*PROFILES),
     'seeds': SEEDS,
@@ -88,7 +89,7 @@ SCHEMA: dict[str, dict[str, Check] | Check] = {
                  'ceiling': POSITIVE_OR_NULL, 'update_interval': ITERS,
                  'stabilize_iters': ((lambda v: v is None or (_integer(v) and v >= 0)), 'an integer >= 0 or null')},
     'prune': {'ratios': CURVE_RATIOS, 'final_pick': one_of(*FINAL_PICKS),
-              'round_to': ((lambda v: _integer(v) and v >= 1), 'an integer >= 1')},
+              'align': ((lambda v: _integer(v) and v >= 1), 'an integer >= 1 (1: no alignment; 16 for AVX-512 / tensor cores)')},
     'finetune': {'iters': ITERS, 'lr': POSITIVE_OR_NULL, 'lambda_tf': NON_NEGATIVE},
     'baselines': {'ratios': RATIOS, 'lambda_tf': NON_NEGATIVE},
     'evaluate': {'sets': SETS, 'max_seq_len': ITERS, 'max_frames': ITERS},

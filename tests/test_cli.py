@@ -110,6 +110,10 @@ def test_infer_upscales_an_embedded_clip_to_mp4_and_frames(network, tmp_path):
     _cli('infer', cfg, ckpt, lr_dir, tmp_path / 'sr_ort2', '--max-seq-len', 3, '--engine', 'onnxruntime',
          '--onnx-dir', onnx_dir)
     assert [p.stat().st_mtime_ns for p in onnx_dir.glob('*.onnx')] == mtimes  # reused, not exported again
+    # torch.compile: the per-frame parts compiled (inductor), the same frames within one level.
+    _cli('infer', cfg, ckpt, lr_dir, tmp_path / 'sr_compiled', '--max-seq-len', 3, '--engine', 'compile')
+    by_compile = np.stack([cv2.imread(str(tmp_path / 'sr_compiled' / f'{i:08d}.png'))[:, :, ::-1] for i in range(5)])
+    assert np.abs(by_compile.astype(float) - written).max() <= 1
 
 
 def test_flops_prints_the_library_count(network):
@@ -233,8 +237,8 @@ def test_prune_errors_name_the_flag_the_user_typed(network, tmp_path):
     assert 'prune.ratio' not in result.stderr and 'Warning' not in result.stderr  # third-party noise filtered
     _user_error(_cli('prune', cfg, ckpt, '--ratio', 0.99, '--out', out, ok=False),
                 '--ratio=0.99 would remove every unit', 'use --ratio <= ')
-    _user_error(_cli('prune', cfg, ckpt, '--ratio', 0.5, '--round-to', 0, '--out', out, ok=False),
-                '--round-to=0 is not a positive integer')
+    _user_error(_cli('prune', cfg, ckpt, '--ratio', 0.5, '--align', 0, '--out', out, ok=False),
+                '--align=0 is not a positive integer')
     assert not out.exists()
 
 

@@ -11,7 +11,7 @@ from ssl_mm.models import SSLBasicVSRNet
 
 def test_the_caller_renames_a_library_argument_to_the_users_name():
     with pytest.raises(ArgumentError) as info:
-        with named_as(ratio='--ratio', round_to='--round-to'):
+        with named_as(ratio='--ratio', align='--align'):
             raise ArgumentError('ratio', 0.99, 'would empty a layer: use {name} <= 0.9')
     assert str(info.value) == '--ratio=0.99 would empty a layer: use --ratio <= 0.9'
     assert isinstance(info.value, ParamsError) and isinstance(info.value, ValueError)
@@ -38,7 +38,7 @@ def test_a_user_error_ends_as_one_line_and_status_2(capsys):
 
 def test_the_prune_stage_names_the_params_keys(repo, tmp_path, monkeypatch):
     """A ratio the network cannot take is reported by the key that listed it (prune.ratios for
-    the curve's own ratios, baselines.ratios for the comparison's), a bad round_to as prune.round_to."""
+    the curve's own ratios, baselines.ratios for the comparison's), a bad align as prune.align."""
     from ssl_mm.cells import Cell, cell
     from ssl_mm.stages.prune import pruned_units
     params = yaml.safe_load((repo / 'params.yaml').read_text())
@@ -55,8 +55,8 @@ def test_the_prune_stage_names_the_params_keys(repo, tmp_path, monkeypatch):
     params['prune']['final_pick'] = 'rerank'
     with pytest.raises(ArgumentError, match=r'^baselines\.ratios=0\.99 would remove .* use baselines\.ratios <= '):
         pruned_units(assl, net, params)
-    params['prune'].update(final_pick='penalized', round_to=0)
-    with pytest.raises(ArgumentError, match=r'^prune\.round_to=0 is not a positive integer'):
+    params['prune'].update(final_pick='penalized', align=0)
+    with pytest.raises(ArgumentError, match=r'^prune\.align=0 is not a positive integer'):
         pruned_units(Cell('l1_norm', 0.5, 0), net, params)
 
 

@@ -93,6 +93,23 @@ def test_sparsify_trains_on_real_frames_and_checkpoints_its_state(repo, frames_d
         assert torch.equal(loaded(lr_t), compact(lr_t))
 
 
+def test_an_aligned_search_penalises_the_aligned_set_the_prune_stage_removes(repo, frames_dataset, tmp_path):
+    """prune.align reaches the search: SSL penalises what it will prune, so the picked set keeps
+    a multiple of 4 units per vector, 'rerank' keeps the alignment, and a resumed search must
+    have been aligned the same way."""
+    cfg = _cfg(repo, frames_dataset, tmp_path / 'run', max_iters=4)
+    cfg.custom_hooks[0].update(align=4)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    ckpt = torch.load(tmp_path / 'run' / 'iter_4.pth', map_location='cpu', weights_only=False)
+    state, net = ckpt[STATE_KEY], runner.model.generator
+    for pruned in (final_pruned_set(net, state), final_pruned_set(net, state, 'rerank')):
+        assert all(int((~mask).sum()) % 4 == 0 for mask in pruned.values())
+    hook = [h for h in runner.hooks if type(h).__name__ == 'SSLRegularizationHook'][0]
+    with pytest.raises(ValueError, match='align=4, but this run asks align=1'):
+        type(hook)(ratio=0.5).after_load_checkpoint(runner, ckpt)
+
+
 def test_sparsity_hook_without_its_optim_wrapper_is_a_one_line_config_error(repo, frames_dataset, tmp_path):
     cfg = _cfg(repo, frames_dataset, tmp_path / 'run', max_iters=2)
     cfg.optim_wrapper.type = 'OptimWrapper'  # the penalty would silently never be applied

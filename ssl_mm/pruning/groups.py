@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import nn
@@ -82,7 +83,8 @@ def pick_pruned(model: PrunableNetwork,
                 criterion: str = 'scale',
                 min_keep: int = 1,
                 scope: str = 'global',
-                align_residual: bool = False) -> dict[str, torch.Tensor]:
+                align_residual: bool = False,
+                align: int = 1) -> dict[str, torch.Tensor]:
     """Pick the units to prune; returns ``{scale name: bool mask, True = pruned}``.
 
     ``scope='global'`` (SSL): the ``ceil(ratio * N)`` lowest-scoring of all N units go. Each
@@ -94,8 +96,13 @@ def pick_pruned(model: PrunableNetwork,
 
     ``align_residual`` (ASSL): the hidden-state channels are chosen once per branch for all
     residual blocks (scored by the mean over the tied vectors, counted once per vector).
+
+    ``align`` > 1: every vector keeps a multiple of ``align`` units (at least ``align``, or its
+    full width), at the same budget: see :func:`_aligned`.
     """
     check_ratio(ratio)
+    if isinstance(align, bool) or not isinstance(align, int) or align < 1:
+        raise ArgumentError('align', align, 'is not a positive integer: use 1 (no alignment) or e.g. 16')
     check_criterion(criterion)
     if scope not in SCOPES:
         raise ArgumentError('scope', scope, f'is unknown: use one of {list(SCOPES)}')
@@ -134,29 +141,93 @@ def pick_pruned(model: PrunableNetwork,
         pruned_flat = torch.zeros(flat.numel(), dtype=torch.bool)
         pruned_flat[chosen] = True
         pruned_units = torch.split(pruned_flat, [s.numel() for s in vector_scores])
+    if align > 1:  # per layer, L1 norms of different layers are not comparable: each vector relative to its mean
+        relative = [s / s.mean().clamp_min(1e-12) for s in vector_scores] if scope == 'layer' else vector_scores
+        pruned_units = _aligned(relative, list(pruned_units), vectors, align, prunable_macs(model))
     masks = {name: mask for names, mask in zip(vectors, pruned_units) for name in names}
     return {g.name: masks[g.name].to(g.scale.device) for g in groups}
 
 
-def round_kept(model: PrunableNetwork, pruned: dict[str, torch.Tensor], round_to: int,
-               criterion: str = 'scale') -> dict[str, torch.Tensor]:
-    """Give back each vector's best pruned units until its kept count is a multiple of
-    ``round_to`` (or full width). Convolutions run faster on channel counts that are multiples
-    of the SIMD width (16 floats with AVX-512; see ``benchmarks/prune_speed.py``), at the cost
-    of pruning fewer units than asked. ``round_to=1`` returns ``pruned`` as it is."""
-    if isinstance(round_to, bool) or not isinstance(round_to, int) or round_to < 1:
-        raise ArgumentError('round_to', round_to, 'is not a positive integer: use 1 (no rounding) or e.g. 16')
-    if round_to == 1:
-        return dict(pruned)
-    rounded = {}
-    for group in scale_groups(model):
-        mask, score = pruned[group.name].clone().cpu(), group.scores(criterion).cpu()
-        give_back = -int((~mask).sum()) % round_to
-        pruned_idx = mask.nonzero().flatten()
-        best = pruned_idx[torch.sort(score[pruned_idx], descending=True, stable=True).indices]
-        mask[best[:give_back]] = False
-        rounded[group.name] = mask.to(pruned[group.name].device)
-    return rounded
+def prunable_macs(model: PrunableNetwork) -> Callable[[dict[str, int]], float]:
+    """MACs per LR frame of the layers pruning narrows, as a function of the kept units per scale
+    vector: each conv's dense MACs (kernel x input x output channels x output pixels, measured
+    with forward hooks on a small clip) scaled by its kept fraction of input and of output
+    channels. Exact for convolutions (bilinear in the widths), and fast enough to ask in a loop."""
+    producers, full = model.input_producers(), model.full_widths
+    pixels, convs = {}, dict(model.named_modules())
+
+    def record(name: str):
+        def hook(_module, _inputs, output) -> None:
+            pixels.setdefault(name, output.shape[-2:].numel())
+        return hook
+
+    hooks = [module.register_forward_hook(record(name)) for name, module in convs.items() if isinstance(module, nn.Conv2d)]
+    try:
+        with torch.no_grad():
+            param = next(model.parameters())
+            model.eval()(torch.rand(1, 2, 3, 32, 32, dtype=param.dtype, device=param.device))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    terms = []  # (dense MACs, input vector or None, output vector or None)
+    for name, conv in convs.items():
+        if not isinstance(conv, nn.Conv2d) or name not in pixels:
+            continue
+        out_vector = f'{name}.act_scale' if f'{name}.act_scale' in full else None
+        in_vector = (f'{name}.act_scale_pre' if f'{name}.act_scale_pre' in full
+                     else f'{producers[name]}.act_scale' if name in producers else None)
+        if in_vector or out_vector:
+            macs = conv.weight[0].numel() * conv.out_channels * pixels[name]
+            terms.append((macs, in_vector, out_vector))
+
+    def macs(kept: dict[str, int]) -> float:
+        def fraction(vector):
+            return 1.0 if vector is None else kept.get(vector, full[vector]) / full[vector]
+        return sum(m * fraction(i) * fraction(o) for m, i, o in terms)
+    return macs
+
+
+def _aligned(scores: list[torch.Tensor], pruned: list[torch.Tensor], vectors: list[list[str]], align: int,
+             macs: Callable[[dict[str, int]], float]) -> list[torch.Tensor]:
+    """The pick ``pruned`` (a mask per vector) with each vector keeping a multiple of ``align``
+    units (at least ``align``; a vector narrower than that, or kept whole, keeps its full width),
+    its best by score. Convolutions run in blocks of output channels (16 floats on AVX-512
+    oneDNN, tensor-core tiles on GPUs): a 33-filter conv costs what a 48-filter one does.
+
+    Same budget: every vector is first rounded down to the multiple below its kept count; then,
+    those whose next units score highest first, vectors are rounded up while that brings the
+    MACs (``macs`` of the kept units per scale vector) closer to the pick's. So no vector moves by
+    a block or more, and the MACs land near the pick's."""
+    kept = [int((~m).sum()) for m in pruned]
+    widths = [s.numel() for s in scores]
+    down = [w if w <= align else min(w, max(align, k // align * align)) for k, w in zip(kept, widths)]
+    up = [w if w <= align else min(w, max(align, -(-k // align) * align)) for k, w in zip(kept, widths)]
+    orders = [torch.sort(s, descending=True, stable=True).indices for s in scores]
+
+    def kept_units(counts: list[int]) -> dict[str, int]:
+        return {name: count for names, count in zip(vectors, counts) for name in names}
+
+    target, final = macs(kept_units(kept)), list(down)
+
+    def gap_with(i: int) -> float:  # MACs over the pick's, with vector i rounded up too
+        return macs(kept_units(final[:i] + [up[i]] + final[i + 1:])) - target
+
+    rising = sorted((i for i in range(len(scores)) if up[i] > down[i]),
+                    key=lambda i: -float(scores[i][orders[i][down[i]:up[i]]].mean()))
+    for i in rising:  # best next units first, up to the pick's MACs
+        if gap_with(i) <= 0:
+            final[i] = up[i]
+    left = [i for i in rising if final[i] == down[i]]
+    if left:  # then the one step over that lands closest, if it lands closer than staying under
+        i = min(left, key=lambda j: abs(gap_with(j)))
+        if abs(gap_with(i)) < abs(macs(kept_units(final)) - target):
+            final[i] = up[i]
+    out = []
+    for order, count, mask in zip(orders, final, pruned):
+        aligned = torch.ones_like(mask)
+        aligned[order[:count]] = False
+        out.append(aligned)
+    return out
 
 
 def kept_fraction(pruned: dict[str, torch.Tensor]) -> float:

@@ -38,6 +38,7 @@ from .contract import PrunableNetwork
 from .groups import ScaleGroup, check_criterion, check_ratio, pick_pruned, scale_groups
 
 STATE_KEY = 'ssl_regularization'
+SEARCH_DEFAULTS = {'align_residual': False, 'align': 1}  # what a state saved before these settings existed meant
 
 
 class PenaltySchedule:
@@ -93,7 +94,7 @@ def final_pruned_set(net: PrunableNetwork, state: dict, final_pick: str = 'penal
         return {k: v.to(device) for k, v in state['picked'].items()}
     if final_pick == 'rerank':
         return pick_pruned(net, state['ratio'], state['criterion'],
-                           align_residual=state.get('align_residual', False))
+                           align_residual=state.get('align_residual', False), align=state.get('align', 1))
     raise ArgumentError('final_pick', final_pick, f'is unknown: use one of {list(FINAL_PICKS)}')
 
 
@@ -147,6 +148,8 @@ class SSLRegularizationHook(Hook):
             L1, the paper figure).
         step, ceiling, update_interval, stabilize_iters: see :class:`PenaltySchedule`.
         min_keep: units every scale vector keeps.
+        align: each scale vector keeps a multiple of this many units (see :func:`pick_pruned`):
+            the search penalises the aligned set, which is what the prune stage removes.
         align_residual: ASSL-style search: each branch's hidden-state channels are picked once
             for all residual blocks (see :func:`pick_pruned`); SSL (RSC) leaves them free.
         interval: logging interval for the schedule scalars.
@@ -156,11 +159,12 @@ class SSLRegularizationHook(Hook):
 
     def __init__(self, ratio: float = 0.5, criterion: str = 'scale', step: float = 1e-4,
                  ceiling: float = 0.1, update_interval: int = 5, stabilize_iters: int = 14000,
-                 min_keep: int = 1, align_residual: bool = False, interval: int = 10) -> None:
+                 min_keep: int = 1, align_residual: bool = False, align: int = 1, interval: int = 10) -> None:
         self.ratio = check_ratio(ratio)
         self.criterion = check_criterion(criterion)
         self.min_keep = min_keep
         self.align_residual = bool(align_residual)
+        self.align = align
         self.interval = interval
         self.schedule = PenaltySchedule(step, ceiling, update_interval, stabilize_iters)
         self.picked: dict[str, torch.Tensor] | None = None
@@ -169,7 +173,7 @@ class SSLRegularizationHook(Hook):
     def state_dict(self) -> dict:
         """The search's settings and the picked set (CPU masks): what the prune stage reads."""
         return dict(ratio=self.ratio, criterion=self.criterion, align_residual=self.align_residual,
-                    picked={k: v.cpu() for k, v in self.picked.items()})
+                    align=self.align, picked={k: v.cpu() for k, v in self.picked.items()})
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         """Store :meth:`state_dict` in the checkpoint, once units are picked.
@@ -190,12 +194,13 @@ class SSLRegularizationHook(Hook):
         """
         state = checkpoint.get(STATE_KEY)
         if state is not None:
-            asked = dict(ratio=self.ratio, criterion=self.criterion, align_residual=self.align_residual)
-            for key in ('ratio', 'criterion', 'align_residual'):
-                if state.get(key, False) != asked[key]:
+            asked = dict(ratio=self.ratio, criterion=self.criterion, align_residual=self.align_residual,
+                         align=self.align)
+            for key, value in asked.items():
+                if state.get(key, SEARCH_DEFAULTS.get(key)) != value:
                     raise CheckpointError(
-                        f'the resumed checkpoint was sparsified with {key}={state.get(key, False)}, but this run '
-                        f'asks {key}={asked[key]}: delete the stage work dir to start over')
+                        f'the resumed checkpoint was sparsified with {key}={state.get(key, SEARCH_DEFAULTS.get(key))}, '
+                        f'but this run asks {key}={value}: delete the stage work dir to start over')
             self.picked = state['picked']
 
     # -- training -----------------------------------------------------------------------------
@@ -211,7 +216,7 @@ class SSLRegularizationHook(Hook):
         device = groups[0].scale.device
         if self.picked is None:
             self.picked = pick_pruned(net, self.ratio, self.criterion, self.min_keep,
-                                      align_residual=self.align_residual)
+                                      align_residual=self.align_residual, align=self.align)
         self.picked = {k: v.to(device) for k, v in self.picked.items()}
         optim_wrapper = runner.optim_wrapper
         if not isinstance(optim_wrapper, SparsityOptimWrapper):

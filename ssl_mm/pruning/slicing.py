@@ -1,7 +1,7 @@
 """Turn a sparsified SSL model into a physically smaller one (or a same-shape masked one).
 
-What goes is decided before, as a mask dict (:func:`~.groups.pick_pruned`, :func:`~.groups.round_kept`,
-or the set the regulariser penalised); this module only cuts.
+What goes is decided before, as a mask dict (:func:`~.groups.pick_pruned`, or the set the
+regulariser penalised); this module only cuts.
 """
 from __future__ import annotations
 

@@ -10,22 +10,20 @@ from ..export import export_onnx
 from ..flops import cost_against_dense
 from ..io import write_json
 from ..params import load_params
-from ..pruning import final_pruned_set, kept_fraction, load_network, pick_pruned, prune, round_kept, save_network
+from ..pruning import final_pruned_set, kept_fraction, load_network, pick_pruned, prune, save_network
 from ..tracking import log_record, numeric, stage_run, tracked
 from . import run_stage
 
 
-def pruned_units(cell: Cell, net, params: dict) -> tuple[dict, dict]:
-    """The units the cell's method picks in ``net``, and the set cut after ``prune.round_to``
-    gave some back; a bad value is reported by the params.yaml key it came from."""
+def pruned_units(cell: Cell, net, params: dict) -> dict:
+    """The units the cell's method removes from ``net`` (aligned to ``prune.align``: the search
+    picked its set so); a bad value is reported by the params.yaml key it came from."""
     p, spec = params['prune'], METHODS[cell.method]
-    with named_as(ratio=cell.ratios_key, final_pick='prune.final_pick', round_to='prune.round_to'):
+    with named_as(ratio=cell.ratios_key, final_pick='prune.final_pick', align='prune.align'):
         if spec.search is not None:
             state = torch.load(cell.dir / 'sparsify_state.pt', map_location='cpu', weights_only=True)
-            picked = final_pruned_set(net, state, p['final_pick'])
-        else:
-            picked = pick_pruned(net, cell.ratio, **spec.pick)
-        return picked, round_kept(net, picked, p['round_to'])
+            return final_pruned_set(net, state, p['final_pick'])
+        return pick_pruned(net, cell.ratio, **spec.pick, align=p['align'])
 
 
 def main() -> None:
@@ -42,12 +40,11 @@ def main() -> None:
             net = load_network(f'{searched}.py', f'{searched}.pth').eval()
         else:
             net = dense
-        picked, pruned_set = pruned_units(cell, net, params)
-        compact = prune(net, pruned_set)
+        picked = pruned_units(cell, net, params)
+        compact = prune(net, picked)
         save_network(compact, cell.dir, 'pruned', meta=dict(stage='prune', method=cell.method, ratio=cell.ratio))
         # Exported for use outside this repository: <name>_mmagic.py (MMagic's init_model) and ONNX.
         onnx_diff = export_onnx(compact, cell.dir / 'pruned.onnx', frames=3, lr_size=(64, 64))
-        # kept_unit_fraction: of the picked set, before prune.round_to gives units back.
         metrics = {'kept_unit_fraction': kept_fraction(picked), 'onnx_max_abs_diff': onnx_diff,
                    **cost_against_dense(dense, compact, params['speed'])}
         write_json(cell.metrics('prune'), metrics)

@@ -27,13 +27,13 @@ def main() -> None:
     p, dense = params['sparsify'], cell.dense().network('dense')
     cfg.model.generator = Config.fromfile(f'{dense}.py').model  # the dense network's own (activation too)
     [hook_cfg] = [h for h in cfg.custom_hooks if h['type'] == 'SSLRegularizationHook']
-    hook_cfg.update(ratio=cell.ratio, **METHODS[cell.method].search)
+    hook_cfg.update(ratio=cell.ratio, align=params['prune']['align'], **METHODS[cell.method].search)
     hook_cfg.update({k: v for k, v in p.items() if k != 'iters' and v is not None})
     work = work_dir(f'sparsify_{cell.method}', cfg.pretty_text, p, cell.ratio, file_digest(f'{dense}.pth'))
     tags = {'profile': params['profile'], **cell.mlflow_tags, 'dataset': dataset_tag(params)}
     with stage_run(cell.stage_name('sparsify'), {**p, 'ratio': cell.ratio}, tags) as run:
         # The hook validates its arguments: errors name the params.yaml keys they came from.
-        with named_as(ratio=cell.ratios_key, **{k: f'sparsify.{k}' for k in p if k != 'iters'}):
+        with named_as(ratio=cell.ratios_key, align='prune.align', **{k: f'sparsify.{k}' for k in p if k != 'iters'}):
             runner = run_training(cfg, work, load_from=f'{dense}.pth')
         if run is None:
             return
