@@ -38,6 +38,7 @@ from ssl_mm.export import OnnxRuntimeNet
 from ssl_mm.flops import MAC_CONVENTION, complexity, latencies
 from ssl_mm.models import SSLBasicVSRNet
 from ssl_mm.pruning import pick_pruned, prune, scale_groups
+from ssl_mm.pruning.permute import contiguous_hidden_state, gathers
 from ssl_mm.runtime import compiled, cpu_name, for_cpu_inference, keep_freed_memory_for_reuse
 
 ARCHS = {
@@ -173,6 +174,10 @@ def main() -> None:
             if args.align > 1:
                 models[f'{r:g}@{args.align}'] = prune(dense, pick_pruned(dense, r, align=args.align))
                 unaligned[f'{r:g}@{args.align}'] = f'{r:g}'
+        # As exported and run (ssl-mm export/infer): hidden-state channels reordered into runs.
+        as_pruned = {name: gathers(m) for name, m in models.items()}
+        models = {name: contiguous_hidden_state(m) for name, m in models.items()}
+        moves = {name: f'{sum(as_pruned[name].values())} -> {sum(gathers(m).values())}' for name, m in models.items()}
         cost = {name: complexity(m, (h, w)) for name, m in models.items()}
         # oneDNN's output-channel blocks bound the CPU kernels only: no such column for CUDA.
         blocked = {name: blocked_macs(m, (h, w), block) for name, m in models.items()} if args.device == 'cpu' else {}
@@ -212,7 +217,7 @@ def main() -> None:
             speedup = secs['dense'] / secs[name]
             print(f'{name:>6} {c["params_total"]:>11,} {c["macs_total"] / 1e9:>8.1f} {mac_ratio:>10.2f} '
                   f'{body_ratio:>12.2f} {blocked_ratio:>10.2f} {secs[name] / frames:>8.3f} {speedup:>9.2f} '
-                  f'{speedup / mac_ratio:>19.2f}')
+                  f'{speedup / mac_ratio:>19.2f}   gathers + scatters {moves[name]}')
             bound = {f'MAC ratio ({block}-channel blocks)': blocked_ratio} if blocked else {}
             against = unaligned.get(name)  # an aligned pick: its speed-up against the unaligned pick's MAC ratio
             extra = ({'MAC ratio of the unaligned pick': clip_macs['dense'] / clip_macs[against],
@@ -223,6 +228,7 @@ def main() -> None:
                       f'{extra["speed-up / unaligned MAC ratio"]:.2f}')
             if compiling:
                 extra['compile s (first call)'] = compile_s[name]
+            extra['gathers + scatters (as pruned -> reordered)'] = moves[name]
             rows.append({'arch': arch, 'engine': engine, 'frames': frames, 'ratio': name,
                          'params': c['params_total'], 'GMACs': c['macs_total'] / 1e9, 'MAC ratio': mac_ratio,
                          'MAC ratio (no SPyNet)': body_ratio, **bound, 's/frame': secs[name] / frames,

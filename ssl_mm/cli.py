@@ -114,13 +114,14 @@ def infer(args) -> None:
     import torch
 
     from .eval.evaluate import network_upscaler
+    from .pruning.permute import contiguous_hidden_state
     from .runtime import compiled, for_cpu_inference, keep_freed_memory_for_reuse
     if args.max_seq_len is not None and args.max_seq_len < 1:
         raise ParamsError(f'--max-seq-len={args.max_seq_len}: use a positive number of frames')
     if args.engine == 'onnxruntime' and args.device != 'cpu':
         raise ParamsError(f'--device {args.device}: --engine onnxruntime runs on the CPU; drop --device')
     check_output(Path(args.output), args.overwrite)
-    net = _network(args.config, args.checkpoint)
+    net = contiguous_hidden_state(_network(args.config, args.checkpoint))  # same function, fewer gathers
     lr = read_input(Path(args.input))
     with contextlib.ExitStack() as stack:
         if args.engine == 'onnxruntime':

@@ -16,6 +16,7 @@ import torch
 
 from .errors import ArgumentError, DataError
 from .io import atomic_path
+from .pruning.permute import contiguous_hidden_state
 
 OPSET = 17
 TOLERANCE = 1e-3  # max abs difference on outputs in [0, 1]
@@ -47,7 +48,7 @@ def export_onnx(net: torch.nn.Module, path: str | os.PathLike, frames: int = 5,
         raise ArgumentError('lr_size', tuple(lr_size), 'is too small: SPyNet needs LR frames of at least 16x16')
     if frames < 2:
         raise ArgumentError('frames', frames, 'is too few: SPyNet needs {name} >= 2')
-    net = net.eval().cpu()
+    net = contiguous_hidden_state(net.eval().cpu())  # same function, fewer gathers in the graph
     clip = torch.rand(1, frames, 3, *lr_size, generator=torch.Generator().manual_seed(seed))
     path, worst = Path(path), None
     with atomic_path(path) as tmp:

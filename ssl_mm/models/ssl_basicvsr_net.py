@@ -49,6 +49,10 @@ def shuffle_factors(upscale_factor: int) -> list[int]:
     return factors
 
 
+def _find_runs_after_load(block: 'SSLResidualBlock', _incompatible_keys) -> None:
+    block.find_runs()  # a module-level function, not a lambda: networks pickle (MLflow Models)
+
+
 class SSLResidualBlock(nn.Module):
     """Residual block with a Residual Sparsity Connection.
 
@@ -56,7 +60,9 @@ class SSLResidualBlock(nn.Module):
     back into the channels ``out_idx`` (conv2's kept filters); the skip keeps full width, so every
     block picks its own read and write sets without alignment to its neighbours. The index sets
     are buffers: a pruned model saves, loads, traces and trains like any module (out-of-place
-    ``index_add``, unlike the released code's in-place index_put).
+    ``index_add``, unlike the released code's in-place index_put). A set that is one contiguous
+    run (full width, or made so by ``ssl_mm.pruning.permute``) is read as a slice, a view, and
+    added into in place, with no gather or scatter.
     """
 
     def __init__(self, channels: int, in_width: int, mid_width: int, out_width: int) -> None:
@@ -67,16 +73,25 @@ class SSLResidualBlock(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.register_buffer('in_idx', torch.arange(in_width))
         self.register_buffer('out_idx', torch.arange(out_width))
+        self.register_load_state_dict_post_hook(_find_runs_after_load)
+        self.find_runs()
         default_init_weights(self, 0.1)  # as MMagic's ResidualBlockNoBN
 
+    def find_runs(self) -> None:
+        """Record which index sets are one contiguous run (as slices), once, when the sets are
+        set (built, loaded): forward then tests a Python attribute, no device sync."""
+        def run(idx: torch.Tensor) -> slice | None:
+            idx = idx.cpu()
+            start = int(idx[0]) if idx.numel() else 0
+            return slice(start, start + idx.numel()) if torch.equal(idx, torch.arange(start, start + idx.numel())) else None
+        self.in_run, self.out_run = run(self.in_idx), run(self.out_idx)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # Full-width sets are sorted aranges, so the gather/scatter would be an identity copy.
-        full_in, full_out = (idx.numel() == self.channels for idx in (self.in_idx, self.out_idx))
         # On a channels-last tensor, channels are the memory's last axis: gather and scatter
         # there. torch.gather with a broadcast index is ~6x faster than index_select (CPU).
         nhwc = x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
-        if full_in:
-            inp = x
+        if self.in_run is not None:  # a view (the whole of x at full width)
+            inp = x if self.in_run.stop - self.in_run.start == self.channels else x[:, self.in_run]
         elif nhwc:
             x_last = x.permute(0, 2, 3, 1)
             index = self.in_idx.expand(*x_last.shape[:3], self.in_idx.numel())
@@ -88,8 +103,13 @@ class SSLResidualBlock(nn.Module):
         # previous layer's fresh output inside the branch, so it is updated in place instead of
         # copying the full-width hidden state once per block.
         inplace = not torch.is_grad_enabled()
-        if full_out:
-            return x.add_(out) if inplace else x + out
+        if self.out_run is not None:
+            if self.out_run.stop - self.out_run.start == self.channels:
+                return x.add_(out) if inplace else x + out
+            if inplace:
+                x[:, self.out_run].add_(out)
+                return x
+            return x.slice_scatter(x[:, self.out_run] + out, 1, self.out_run.start, self.out_run.stop)
         if nhwc:
             x_last, out_last = x.permute(0, 2, 3, 1), out.permute(0, 2, 3, 1)
             if inplace:
