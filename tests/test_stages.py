@@ -1,4 +1,5 @@
 import copy
+import math
 import subprocess
 import sys
 import textwrap
@@ -127,3 +128,19 @@ def test_trusted_checkpoint_loading_is_scoped_to_the_runner():
         assert dict(CheckpointLoader._schemes) == before, 'the trusted loader outlived its scope'
     ''')
     subprocess.run([sys.executable, '-c', code], check=True)
+
+
+def test_the_prune_stage_ranks_the_unaligned_pick_beside_the_aligned_one(repo):
+    """prune.align > 1: the stage removes the aligned set and records what the same ratio keeps
+    unaligned (the kept-channels figure draws both)."""
+    from ssl_mm.cells import Cell
+    from ssl_mm.models import SSLBasicVSRNet
+    from ssl_mm.stages.prune import pruned_units
+    params = load_params(repo / 'params.yaml')
+    params['prune']['align'] = 4
+    net = SSLBasicVSRNet(16, 2)
+    cell = Cell('l1_norm', 0.6, 0)  # per layer: n - ceil(0.6 n) kept unaligned (16 -> 6)
+    aligned, unaligned = pruned_units(cell, net, params), pruned_units(cell, net, params, 1)
+    assert all(int((~m).sum()) == m.numel() - math.ceil(0.6 * m.numel()) for m in unaligned.values())
+    assert all(int((~m).sum()) % 4 == 0 for m in aligned.values())
+    assert any(int((~m).sum()) == 6 for m in unaligned.values())

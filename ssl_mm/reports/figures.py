@@ -139,7 +139,8 @@ def speedup_vs_mac_ratio(results: pd.DataFrame, profile: str, out: Path) -> Path
 
 def kept_channels(files: dict[str, Path], profile: str, title: str, out: Path) -> Path:
     """Kept fraction of every scale vector, per pruning method (``files``: method -> its
-    kept-channels metrics file), in module order."""
+    kept-channels metrics file), in module order; with ``prune.align``, dotted: the widths the
+    same ratio keeps unaligned."""
     fig, ax = plt.subplots(figsize=(11, 4.8))
     names = None
     for method, path in files.items():
@@ -149,6 +150,10 @@ def kept_channels(files: dict[str, Path], profile: str, title: str, out: Path) -
         names = names or sorted(kept['full'], key=_module_order)
         fraction = [kept['kept'][n] / kept['full'][n] for n in names]
         ax.step(range(len(names)), fraction, where='mid', color=COLORS[method], label=label(method), lw=1.5)
+        if 'unaligned' in kept:  # prune.align > 1: the same ratio ranked without alignment
+            fraction = [kept['unaligned'][n] / kept['full'][n] for n in names]
+            ax.step(range(len(names)), fraction, where='mid', color=COLORS[method], lw=0.8, ls=':',
+                    label=f'{label(method)}, unaligned pick')
     if names:
         ticks = [i for i, n in enumerate(names) if not n.startswith(('backward', 'forward')) or '.0.conv1.act_scale_pre' in n]
         ax.set_xticks(ticks, [_short(names[i]) for i in ticks], rotation=30, ha='right', fontsize=7)

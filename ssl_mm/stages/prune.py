@@ -15,15 +15,18 @@ from ..tracking import log_record, numeric, stage_run, tracked
 from . import run_stage
 
 
-def pruned_units(cell: Cell, net, params: dict) -> dict:
+def pruned_units(cell: Cell, net, params: dict, align: int | None = None) -> dict:
     """The units the cell's method removes from ``net`` (aligned to ``prune.align``: the search
-    picked its set so); a bad value is reported by the params.yaml key it came from."""
+    picked its set so; ``align=1``: the same ratio ranked without alignment, for comparison);
+    a bad value is reported by the params.yaml key it came from."""
     p, spec = params['prune'], METHODS[cell.method]
     with named_as(ratio=cell.ratios_key, final_pick='prune.final_pick', align='prune.align'):
         if spec.search is not None:
             state = torch.load(cell.dir / 'sparsify_state.pt', map_location='cpu', weights_only=True)
+            if align is not None:
+                return final_pruned_set(net, {**state, 'align': align}, 'rerank')
             return final_pruned_set(net, state, p['final_pick'])
-        return pick_pruned(net, cell.ratio, **spec.pick, align=p['align'])
+        return pick_pruned(net, cell.ratio, **spec.pick, align=p['align'] if align is None else align)
 
 
 def main() -> None:
@@ -48,8 +51,10 @@ def main() -> None:
         metrics = {'kept_unit_fraction': kept_fraction(picked), 'onnx_max_abs_diff': onnx_diff,
                    **cost_against_dense(dense, compact, params['speed'])}
         write_json(cell.metrics('prune'), metrics)
-        write_json(cell.metrics('kept_channels'), {'full': net.full_widths,
-                                                   'kept': {**net.full_widths, **compact.arch['widths']}})
+        widths = {'full': net.full_widths, 'kept': {**net.full_widths, **compact.arch['widths']}}
+        if p['align'] > 1:  # what the same ratio keeps unaligned (the kept-channels figure shows both)
+            widths['unaligned'] = {name: int((~mask).sum()) for name, mask in pruned_units(cell, net, params, 1).items()}
+        write_json(cell.metrics('kept_channels'), widths)
         log_record(numeric(metrics), cell.metrics('prune'))
         tracked.log_artifact(str(cell.network('pruned')) + '.py')
 
