@@ -13,8 +13,8 @@ ssl_mm.flops); --plain measures the untuned NCHW setting.
     .venv/bin/python benchmarks/prune_speed.py --device cuda --dtype float16
     .venv/bin/python benchmarks/prune_speed.py --archs paper --ratios 0.5 --frames 8 --align 16 --engine compile
 
---align N adds, beside each ratio's pick, the same ratio aligned to N (``prune.align``: every
-layer keeps a multiple of N channels at the same MACs; rows ``0.5@16``), with its speed-up
+--align N [M ...] adds, beside each ratio's pick, the same ratio aligned to N (``prune.align``:
+every layer keeps a multiple of N channels at the same MACs; rows ``0.5@16``), with its speed-up
 against the MAC ratio of the unaligned pick. --engine compile runs dense and pruned through
 torch.compile (inductor; ``ssl_mm.runtime.compiled``); the compile time (first call) is a
 column of its own, not part of s/frame.
@@ -146,8 +146,8 @@ def main() -> None:
     parser.add_argument('--cuda-graph', action='store_true', help='CUDA: replay each model as one CUDA graph')
     parser.add_argument('--out', default='benchmarks/results', help="results folder ('' to skip)")
     parser.add_argument('--threads', type=int, default=torch.get_num_threads())
-    parser.add_argument('--align', type=int, default=1,
-                        help='also time each ratio aligned to this many channels (prune.align; 1: unaligned only)')
+    parser.add_argument('--align', type=int, nargs='+', default=[1],
+                        help='also time each ratio aligned to these many channels (prune.align; 1: unaligned only)')
     parser.add_argument('--plain', action='store_true',
                         help='NCHW and default allocator: no channels-last, no malloc tuning')
     args = parser.parse_args()
@@ -160,6 +160,7 @@ def main() -> None:
     onnx_dir = tempfile.TemporaryDirectory(prefix='prune-speed-onnx-')  # exported graphs, deleted at exit
 
     dtype, block = getattr(torch, args.dtype), simd_width()
+    aligns = [n for n in args.align if n > 1]
     engine = ('onnxruntime' if onnxruntime else 'torch.compile' + (' CUDA graph' if args.cuda_graph else '')
               if compiling else 'pytorch CUDA graph' if args.cuda_graph else 'pytorch eager')
     rows = []
@@ -171,9 +172,9 @@ def main() -> None:
         models, unaligned = {'dense': dense}, {}
         for r in args.ratios:
             models[f'{r:g}'] = prune(dense, pick_pruned(dense, r))
-            if args.align > 1:
-                models[f'{r:g}@{args.align}'] = prune(dense, pick_pruned(dense, r, align=args.align))
-                unaligned[f'{r:g}@{args.align}'] = f'{r:g}'
+            for n in aligns:
+                models[f'{r:g}@{n}'] = prune(dense, pick_pruned(dense, r, align=n))
+                unaligned[f'{r:g}@{n}'] = f'{r:g}'
         # As exported and run (ssl-mm export/infer): hidden-state channels reordered into runs.
         as_pruned = {name: gathers(m) for name, m in models.items()}
         models = {name: contiguous_hidden_state(m) for name, m in models.items()}
@@ -240,8 +241,7 @@ def main() -> None:
         header = (f'# Dense vs pruned SSL-BasicVSR: speed-up against MAC ratio ({engine}, {device}, {args.dtype})\n\n'
                   f'Machine: {machine(args.device, args.threads)}. torch {torch.__version__}. '
                   f'{datetime.date.today()}. {layout}, fastest of {args.repeats} interleaved runs'
-                  + (f'; rows r@{args.align}: ratio r aligned to {args.align} channels (prune.align)' if args.align > 1
-                     else '') + '.\n'
+                  + ('; rows r@N: ratio r aligned to N channels (prune.align)' if aligns else '') + '.\n'
                   f'MAC ratio: dense / pruned MACs of the timed clip (every frame\'s body, SPyNet on frames - 1 '
                   f'pairs both ways); GMACs: {MAC_CONVENTION.format(h=h, w=w)}. '
                   + (f'Blocked MAC ratio: the same with each conv\'s output channels rounded up to the {block} float '
@@ -251,7 +251,7 @@ def main() -> None:
                   f'`.venv/bin/python benchmarks/prune_speed.py {" ".join(sys.argv[1:])}`.')
         stem = (f'prune_speed_{device}' + ('' if args.engine == 'pytorch' else f'_{args.engine}')
                 + ('' if args.dtype == 'float32' else f'_{args.dtype}') + ('_graph' if args.cuda_graph else '')
-                + ('' if args.align == 1 else f'_align{args.align}'))
+                + ''.join(f'_align{n}' for n in aligns))
         write_results(rows, Path(args.out), stem, header)
 
 
