@@ -239,3 +239,33 @@ def test_criteria_are_named_scorers_and_the_network_meets_the_pruning_contract()
     group = scale_groups(net)[0]
     for name, scorer in CRITERIA.items():
         assert scorer.__doc__ and torch.equal(group.scores(name), scorer(group).detach())
+
+
+def test_a_reordered_pruned_network_exports_to_onnx(tmp_path):
+    """Slices on the export path (tracing runs with gradients: the out-of-place add) export."""
+    from ssl_mm.export import export_onnx
+    net = _random_scales(SSLBasicVSRNet(16, 2))
+    compact = prune(net, pick_pruned(net, 0.5, align_residual=True))  # tied sets: every block one run
+    assert export_onnx(compact, tmp_path / 'net.onnx', frames=2, lr_size=(32, 32)) <= 1e-4
+
+
+@pytest.mark.parametrize('pick', [dict(), dict(align_residual=True)], ids=['ssl', 'assl'])
+def test_reordering_the_hidden_state_is_exact_and_leaves_fewer_gathers(pick, real_lr_clip):
+    """contiguous_hidden_state: the same function on real frames (eager, channels-last, and with
+    gradients), fewer blocks that gather or scatter; ASSL's tied sets all become one run."""
+    from ssl_mm.pruning.permute import contiguous_hidden_state, gathers
+    from ssl_mm.runtime import for_cpu_inference
+
+    net = _random_scales(SSLBasicVSRNet(16, 4))
+    compact = prune(net, pick_pruned(net, 0.5, **pick))
+    reordered = contiguous_hidden_state(compact)
+    before, after = gathers(compact), gathers(reordered)
+    assert sum(after.values()) < sum(before.values()), (before, after)
+    if pick:
+        assert after == {'gathers': 0, 'scatters': 0}
+    with torch.no_grad():
+        expected = compact(real_lr_clip)
+        assert (reordered(real_lr_clip) - expected).abs().max() <= 1e-5
+        fast = for_cpu_inference(copy.deepcopy(reordered))
+        assert (fast(real_lr_clip) - expected).abs().max() <= 1e-5
+    assert (reordered(real_lr_clip) - expected).abs().max() <= 1e-5  # with gradients: the out-of-place add

@@ -109,7 +109,8 @@ class SSLResidualBlock(nn.Module):
             if inplace:
                 x[:, self.out_run].add_(out)
                 return x
-            return x.slice_scatter(x[:, self.out_run] + out, 1, self.out_run.start, self.out_run.stop)
+            start, stop = self.out_run.start, self.out_run.stop  # cat, not slice_scatter: ONNX exports it
+            return torch.cat([x[:, :start], x[:, start:stop] + out, x[:, stop:]], dim=1)
         if nhwc:
             x_last, out_last = x.permute(0, 2, 3, 1), out.permute(0, 2, 3, 1)
             if inplace:

@@ -80,17 +80,21 @@ def paper_size_speed() -> list[str]:
         blocked = next((c for c in table.columns if c.endswith('-channel blocks)')), None)  # CPU tables
         for row in table[(table['arch'] == 'paper') & (table['ratio'].astype(str) != 'dense')].to_dict('records'):
             bound = f'{row[blocked]:.2f}' if blocked else '-'
+            aligned = row.get('speed-up / unaligned MAC ratio', float('nan'))  # prune.align rows (r@N)
             rows.append(f'| [{path.stem}]({Path("..") / path.with_suffix(".md")}) | {row["engine"]} | {row["frames"]} '
                         f'| {row["ratio"]} | {row["MAC ratio"]:.2f} | {bound} | {row["speed-up"]:.2f} '
-                        f'| {row["speed-up / MAC ratio"]:.2f} |')
+                        f'| {row["speed-up / MAC ratio"]:.2f} | {"-" if pd.isna(aligned) else f"{aligned:.2f}"} |')
     if not rows:
         return ['- No committed benchmark results (benchmarks/results/).']
     return ['Paper-size network (64 ch, 30 blocks, x4, LR 180x320), dense vs pruned on the same engine; '
             'each file names its machine, threads and date. Blocked MAC ratio: the MAC ratio with every conv\'s '
-            'output channels rounded up to the SIMD width oneDNN computes them in (16 floats with AVX-512), the most '
-            'the CPU kernels can turn the pruned widths into:', '',
-            '| result | engine | frames | ratio | MAC ratio | blocked MAC ratio | speed-up | speed-up / MAC ratio |',
-            '|---|---|---|---|---|---|---|---|', *rows]
+            'output channels rounded up to the SIMD width oneDNN computes them in (16 floats with AVX-512, 8 with '
+            'AVX2), the most the CPU kernels can turn the pruned widths into. Ratio r@N: the same ratio with '
+            '`prune.align: N`, its speed-up also against the MAC ratio of the unaligned pick (same MACs within a '
+            'few %):', '',
+            '| result | engine | frames | ratio | MAC ratio | blocked MAC ratio | speed-up | speed-up / MAC ratio '
+            '| speed-up / unaligned MAC ratio |',
+            '|---|---|---|---|---|---|---|---|---|', *rows]
 
 
 def write_readme(out_dir: str | Path, results: pd.DataFrame, unavailable: dict, params: dict,
