@@ -25,6 +25,7 @@ so re-running a stage never hits MLflow's write-once params.
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import hashlib
 import logging
@@ -291,6 +292,9 @@ def log_network(net, name: str = 'model') -> None:
                                Schema([TensorSpec(np.dtype(np.float32), clip)]))
     example = torch.rand(1, 2, 3, 16, 16, generator=torch.Generator().manual_seed(0)).numpy()
     requirements = [f'torch=={torch.__version__.split("+")[0]}', *(f'{p}=={_version(p)}' for p in ('mmagic', 'mmengine'))]
+    # The weights as saved (the evaluation may have turned them channels-last in place, which
+    # changes the conv algorithm and the last bit of the output): the DVC file's network exactly.
+    net = copy.deepcopy(net).to(memory_format=torch.contiguous_format)
     tracked.call(mlflow.pytorch.log_model, net, name=name, serialization_format='pickle', signature=signature,
                               input_example=example, pip_requirements=requirements)
 
