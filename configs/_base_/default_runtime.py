@@ -5,7 +5,7 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=20),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # Every checkpoint is written to a temp file and renamed (ssl_mm.stages.runner).
+    # Every checkpoint is written to a temp file and renamed (ssl_mm.training.resume.AtomicCheckpointRunner).
     checkpoint=dict(type='CheckpointHook', interval=500, by_epoch=False, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'))
 
