@@ -25,7 +25,6 @@ so re-running a stage never hits MLflow's write-once params.
 from __future__ import annotations
 
 import contextlib
-import copy
 import functools
 import hashlib
 import logging
@@ -273,8 +272,8 @@ def log_record(metrics: dict[str, float], *files: Path) -> None:
     tracked.set_tag(RECORD_TAG, record_digest(*files))
 
 
-def log_network(net, name: str = 'model') -> None:
-    """Log ``net`` as an MLflow Model (pytorch flavour) named ``name`` under the active run, so
+def log_network(original, name: str = 'model') -> None:
+    """Log ``original`` as an MLflow Model (pytorch flavour) named ``name`` under the active run, so
     the registry and ``mlflow.pytorch.load_model(f'runs:/{run_id}/{name}')`` reach it. Pickled
     (not torch.export's pt2, which fixes the clip's frame count and size; loading it needs
     ssl_mm importable, and unpickles: load from a store you trust. The DVC-tracked .pth, read
@@ -292,9 +291,11 @@ def log_network(net, name: str = 'model') -> None:
                                Schema([TensorSpec(np.dtype(np.float32), clip)]))
     example = torch.rand(1, 2, 3, 16, 16, generator=torch.Generator().manual_seed(0)).numpy()
     requirements = [f'torch=={torch.__version__.split("+")[0]}', *(f'{p}=={_version(p)}' for p in ('mmagic', 'mmengine'))]
-    # The weights as saved (the evaluation may have turned them channels-last in place, which
-    # changes the conv algorithm and the last bit of the output): the DVC file's network exactly.
-    net = copy.deepcopy(net).to(memory_format=torch.contiguous_format)
+    # Rebuilt from its architecture and weights alone, as the DVC file loads: evaluation turns a
+    # network channels-last and patches its flow cache in, which change the output's last bit.
+    net = type(original)(**original.arch)
+    net.load_state_dict(original.state_dict())
+    net.eval()
     tracked.call(mlflow.pytorch.log_model, net, name=name, serialization_format='pickle', signature=signature,
                               input_example=example, pip_requirements=requirements)
 

@@ -271,6 +271,7 @@ def test_an_evaluated_network_round_trips_through_mlflow_models(tmp_path, monkey
     import torch
 
     from ssl_mm.models import SSLBasicVSRNet
+    from ssl_mm.models.flow_cache import cache_flows
     from ssl_mm.pruning import load_network, save_network
     from ssl_mm.runtime import for_cpu_inference
     from ssl_mm.scoring import log_result
@@ -282,8 +283,9 @@ def test_an_evaluated_network_round_trips_through_mlflow_models(tmp_path, monkey
     metrics = {'ssl': {'embedded_bi': {'psnr_y': 30.0}}, 'protocols': {}}
     (tmp_path / 'eval').mkdir()
     (tmp_path / 'eval' / 'metrics.json').write_text(json.dumps(metrics))
-    # As the evaluate stage has it: turned channels-last in place for the CPU (same weights, another layout).
-    evaluated = for_cpu_inference(load_network(tmp_path / 'models' / 'finetuned.py', tmp_path / 'models' / 'finetuned.pth'))
+    # As the evaluate stage has it: channels-last for the CPU and its flow cache patched in (in place).
+    evaluated = cache_flows(for_cpu_inference(load_network(tmp_path / 'models' / 'finetuned.py',
+                                                           tmp_path / 'models' / 'finetuned.pth')), tmp_path / 'flows')
     with stage_run('evaluate_ssl@bi-0.5-0', {}, {'kind': 'result'}, root=tmp_path) as run:
         log_result(metrics, 'ssl', {'gmacs': 1.0}, tmp_path / 'eval', {'ssl': evaluated})
     mlflow.set_tracking_uri(tracking_uri(tmp_path))
