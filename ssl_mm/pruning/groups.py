@@ -162,11 +162,13 @@ def prunable_macs(model: PrunableNetwork) -> Callable[[dict[str, int]], float]:
         return hook
 
     hooks = [module.register_forward_hook(record(name)) for name, module in convs.items() if isinstance(module, nn.Conv2d)]
+    was_training = model.training  # the search calls this on the network it trains
     try:
         with torch.no_grad():
             param = next(model.parameters())
             model.eval()(torch.rand(1, 2, 3, 32, 32, dtype=param.dtype, device=param.device))
     finally:
+        model.train(was_training)
         for hook in hooks:
             hook.remove()
     terms = []  # (dense MACs, input vector or None, output vector or None)
