@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -35,18 +36,18 @@ CSV = ROOT / 'reports' / 'dense_learning_curve.csv'
 FIGURE = ROOT / 'reports' / 'figures' / 'dense_learning_curve.png'
 
 
-def workspace(iters: int, seed: int, degradation: str) -> Path:
-    """A workspace whose params.yaml is this repository's with ``iters`` dense iterations (data
-    paths made absolute, so they resolve from there)."""
+def workspace(name: str, seed: int, degradation: str, **dense) -> Path:
+    """A workspace whose params.yaml is this repository's with ``dense`` as train_dense's settings
+    (data paths made absolute, so they resolve from there)."""
     params = yaml.safe_load((ROOT / 'params.yaml').read_text())
     data = params['data']
     for key in ('prepared', 'vid4_gt', 'reds', 'vimeo90k', 'udm10'):
         if data[key]:
             data[key] = str((ROOT / data[key]).resolve())
-    params.update(seeds=[seed])
+    params.update(seeds=[seed], other_seeds=[seed])
     data['degradations'] = [degradation]
-    params['train_dense'].update(iters=iters, init_from=None)
-    ws = SCRATCH / f'iters{iters}'
+    params['train_dense'].update(dense)
+    ws = SCRATCH / name
     ws.mkdir(parents=True, exist_ok=True)
     (ws / 'params.yaml').write_text(yaml.safe_dump(params, sort_keys=False))
     if not (ws / 'configs').exists():
@@ -54,15 +55,20 @@ def workspace(iters: int, seed: int, degradation: str) -> Path:
     return ws
 
 
+def stage_in(ws: Path, stage: str, *args: str) -> None:
+    """The pipeline's own stage code, in a workspace."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), MLFLOW_TRACKING_URI='')
+    subprocess.run([sys.executable, '-m', f'ssl_mm.stages.{stage}', *args], cwd=ws, env=env, check=True)
+
+
 def point(iters: int, seed: int, degradation: str) -> dict:
     """Train (or find trained) the dense model of ``iters`` iterations and score it."""
-    ws = workspace(iters, seed, degradation)
+    ws = workspace(f'iters{iters}', seed, degradation, iters=iters, init_from=None)
     scores = ws / 'metrics' / 'eval' / 'dense' / f'{degradation}-seed{seed}' / 'metrics.json'
     if not scores.exists():
-        env = dict(os.environ, PYTHONPATH=str(ROOT), MLFLOW_TRACKING_URI='')
         args = ['dense', '--seed', str(seed), '--degradation', degradation]
-        subprocess.run([sys.executable, '-m', 'ssl_mm.stages.train_dense', *args], cwd=ws, env=env, check=True)
-        subprocess.run([sys.executable, '-m', 'ssl_mm.stages.evaluate', *args], cwd=ws, env=env, check=True)
+        stage_in(ws, 'train_dense', *args)
+        stage_in(ws, 'evaluate', *args)
     metrics = json.loads(scores.read_text())
     row = {'iters': iters, **{f'{name}_psnr_y': values['psnr_y'] for name, values in metrics['dense'].items()},
            **{f'bicubic.{name}_psnr_y': values['psnr_y'] for name, values in metrics['bicubic'].items()}}
@@ -105,6 +111,10 @@ def main() -> None:
     parser.add_argument('--degradation', default='bi')
     parser.add_argument('--export', type=Path, metavar='PTH',
                         help='write the last point\'s dense network here (for train_dense.init_from, iters: 0)')
+    parser.add_argument('--export-lite', type=Path, metavar='PTH',
+                        help='also train BasicVSR-lite (at SSL\'s MACs at the first baselines.ratios) for as many '
+                             'iterations as that dense model, from scratch, and write it here '
+                             '(for baselines.lite_init_from)')
     args = parser.parse_args()
     # Points already in the committed CSV are the record (their workspaces may be gone: a fresh
     # clone, another session): they are read back, not trained again.
@@ -132,6 +142,10 @@ def main() -> None:
             break
     if args.export:
         export(iters, args.seed, args.degradation, args.export)
+    if args.export_lite:
+        if not args.export:
+            parser.error('--export-lite trains BasicVSR-lite beside the exported dense model: pass --export too')
+        export_lite(args.export, args.seed, args.degradation, args.export_lite)
 
 
 def export(iters: int, seed: int, degradation: str, path: Path) -> None:
@@ -146,6 +160,30 @@ def export(iters: int, seed: int, degradation: str, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(checkpoint, path)
     print(f'[learning curve] {path}: the dense model of {iters} iterations (meta {checkpoint["meta"]})')
+
+
+def export_lite(dense: Path, seed: int, degradation: str, path: Path) -> None:
+    """BasicVSR-lite's starting point, made as the dense one: the pipeline's train_lite stage, from
+    scratch, for the exported dense model's iterations (``baselines.lite_iters``), narrowed to the
+    MACs of SSL's pruned network at the first comparison ratio (whose sparsify and prune stages run
+    first, from that dense model). Every seed of the default run trains sparsify + finetune
+    iterations more from it: lite's budget stays the dense model's + sparsify + finetune."""
+    trained = torch.load(dense, map_location='cpu', weights_only=True)['meta']['trained_iters']
+    ws = workspace(f'lite{trained}', seed, degradation, iters=0, init_from=str(dense.resolve()))
+    params = yaml.safe_load((ws / 'params.yaml').read_text())
+    ratio = params['baselines']['ratios'][0]
+    params['baselines'].update(ratios=[ratio], lite_iters=trained, lite_init_from=None)
+    params['prune']['ratios'] = []
+    (ws / 'params.yaml').write_text(yaml.safe_dump(params, sort_keys=False))
+    cell = ['--seed', str(seed), '--degradation', degradation]
+    stage_in(ws, 'train_dense', 'dense', *cell)
+    for stage in ('sparsify', 'prune'):
+        stage_in(ws, stage, 'ssl', '--ratio', str(ratio), *cell)
+    stage_in(ws, 'train_dense', 'lite', '--ratio', str(ratio), *cell)
+    made = ws / 'models' / 'lite' / f'{degradation}-ratio{ratio}-seed{seed}' / 'trained.pth'
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(made, path)
+    print(f'[learning curve] {path}: BasicVSR-lite of {trained} iterations at ratio {ratio}\'s MACs')
 
 
 if __name__ == '__main__':

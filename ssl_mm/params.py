@@ -91,7 +91,7 @@ SCHEMA: dict[str, dict[str, Check] | Check] = {
     'prune': {'ratios': CURVE_RATIOS, 'final_pick': one_of(*FINAL_PICKS),
               'align': ((lambda v: _integer(v) and v >= 1), 'an integer >= 1 (1: no alignment; 16 for AVX-512 / tensor cores)')},
     'finetune': {'iters': ITERS, 'lr': POSITIVE_OR_NULL, 'lambda_tf': NON_NEGATIVE},
-    'baselines': {'ratios': RATIOS, 'lambda_tf': NON_NEGATIVE},
+    'baselines': {'ratios': RATIOS, 'lambda_tf': NON_NEGATIVE, 'lite_init_from': PATH_OR_NULL, 'lite_iters': ITERS},
     'evaluate': {'sets': SETS, 'max_seq_len': ITERS, 'max_frames': ITERS},
     'speed': {'lr_size': LR_SIZE, 'frames': POSITIVE, 'repeats': POSITIVE},
     'authors': {'checkpoints': AUTHORS_CHECKPOINTS},

@@ -25,6 +25,10 @@ def make_repo(root: Path, edit_params) -> Path:
     shutil.copy(REPO / 'dvc.yaml', root)
     shutil.copy(REPO / '.gitignore', root)
     params = yaml.safe_load((REPO / 'params.yaml').read_text())
+    # Tests train their own few-iteration dense model and lite (the committed references are the
+    # default run's starting points, references/README.md).
+    params['train_dense'].update(iters=None, init_from=None)
+    params['baselines']['lite_init_from'] = None
     edit_params(params)
     write_params(root, params)
     subprocess.run(['git', 'init', '-q'], cwd=root, check=True)

@@ -44,7 +44,7 @@ def _repo(repo, tmp_path, bikes_frames, name: str, per_process_batch: int):
         f"train_dataloader = dict(batch_size={per_process_batch}, dataset=dict(pipeline=train_pipeline))\n")
     params = yaml.safe_load((repo / 'params.yaml').read_text())
     params['data'].update(prepared=str(root / 'prepared'), vid4_gt=None)
-    params['train_dense']['iters'] = ITERS
+    params['train_dense'].update(iters=ITERS, init_from=None)  # a dense model trained here
     (root / 'params.yaml').write_text(yaml.safe_dump(params))
     return root
 

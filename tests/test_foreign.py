@@ -327,3 +327,21 @@ def test_evaluate_authors_stage_scores_their_checkpoint_beside_ours(repo, prepar
         assert len([line for line in result.stderr.splitlines() if line.startswith('error: ')]) == 1
     assert (out / 'metrics.json').read_bytes() == written  # nothing overwritten
     assert not marker.exists() and not (root / 'metrics' / 'eval' / 'ssl_authors' / 'crafted').exists()
+
+
+def test_lite_continues_only_from_a_lite_of_its_width_that_records_its_training(tmp_path):
+    """``baselines.lite_init_from``: the weights load into BasicVSR-lite as this run narrows it and
+    the checkpoint's iterations count towards lite's budget; another width, or a file that does not
+    say how long it was trained, is one line naming the key and the fix."""
+    from ssl_mm.pruning.checkpoint import model_config, save_network
+    from ssl_mm.stages.train_dense import lite_start
+    lite = _randomise(SSLBasicVSRNet(8, 1, hr_channels=8), seed=3)
+    save_network(lite, tmp_path, 'lite', meta=dict(stage='train_lite', trained_iters=640))
+    net, trained = lite_start(tmp_path / 'lite.pth', model_config(lite))
+    assert trained == 640 and all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), lite.state_dict().values()))
+    with pytest.raises(CheckpointError, match=r'^baselines\.lite_init_from=.*lite\.pth: not BasicVSR-lite at SSL\'s '
+                                              r'MACs here \(.*\); set baselines\.lite_init_from: null to train'):
+        lite_start(tmp_path / 'lite.pth', model_config(SSLBasicVSRNet(9, 1, hr_channels=9)))
+    save_network(lite, tmp_path, 'untold', meta=dict(stage='train_lite'))
+    with pytest.raises(CheckpointError, match=r'untold\.pth: records no trained_iters'):
+        lite_start(tmp_path / 'untold.pth', model_config(lite))

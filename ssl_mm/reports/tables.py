@@ -71,19 +71,29 @@ def paper_rows(params: dict) -> pd.DataFrame:
 def budget_note(params: dict) -> str:
     """The iteration budgets behind the rows, as the training stages recorded them."""
     dense = load_json(dense_cells(params)[0].metrics('train'))
-    lite = load_json(cells(params, SCRATCH)[0].metrics('train')).get('budget') if SCRATCH else None
+    lite = load_json(cells(params, SCRATCH)[0].metrics('train')) if SCRATCH else None
     rule = ('Every method after the dense model trains as many iterations as SSL does (sparsify + finetune; '
-            'L1-norm finetunes that long); BasicVSR-lite trains dense + sparsify + finetune iterations from '
-            'scratch, with the dense model\'s SPyNet.')
-    if not dense or not lite:
+            'L1-norm finetunes that long); BasicVSR-lite trains dense + sparsify + finetune iterations, with the '
+            'dense model\'s SPyNet.')
+    if not dense or not lite or 'budget' not in lite:
         return rule
-    trained = dense.get('trained_iters', dense['iters'])
-    origin = (f" ({dense['iters']} in this run, from {dense['init_from']}"
-              f"{'' if dense.get('init_trained_iters') else ', whose own training is not recorded'})"
-              if dense.get('init_from') else '')
-    return (f"{rule} Here: the dense model {trained} iterations{origin}; sparsify {lite['sparsify']} + finetune "
-            f"{lite['finetune']}; BasicVSR-lite {sum(lite.values())} ({lite['dense']} + {lite['sparsify']} + "
-            f"{lite['finetune']}).")
+    budget = lite['budget']
+    fair = sum(budget.values())
+    note = (f"{rule} Here: the dense model {_trained(dense)}; sparsify {budget['sparsify']} + finetune "
+            f"{budget['finetune']}; BasicVSR-lite {_trained(lite)}")
+    if lite.get('trained_iters', fair) != fair:
+        note += f', NOT its fair budget of {fair} ({budget["dense"]} + {budget["sparsify"]} + {budget["finetune"]})'
+    return note + '.'
+
+
+def _trained(metrics: dict) -> str:
+    """'N iterations' a training stage recorded, with the share of the checkpoint it started from."""
+    trained = metrics.get('trained_iters', metrics['iters'])
+    if not metrics.get('init_from'):
+        return f'{trained} iterations (from scratch)'
+    before = metrics.get('init_trained_iters')
+    return (f"{trained} iterations ({before if before is not None else 'an unrecorded number'} in "
+            f"{metrics['init_from']}, {metrics['iters']} in this run)")
 
 
 def table_notes(params: dict) -> list[str]:

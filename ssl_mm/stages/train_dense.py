@@ -8,7 +8,9 @@ is saved with the network, and every later stage builds from the saved config.
 from it). ``train_dense lite --ratio R
 --seed S`` trains the BasicVSR-lite baseline the same way: the dense architecture narrowed (trunk
 and HR head alike) until its MACs match the SSL-pruned network's at ratio R, for SSL's whole
-budget (dense + sparsify + finetune iterations), with the dense model's SPyNet."""
+budget (dense + sparsify + finetune iterations), with the dense model's SPyNet; from
+``baselines.lite_init_from`` (a lite trained for the dense model's iterations) every seed trains
+the rest of that budget, as every pruned cell continues from the one dense model."""
 import json
 from pathlib import Path
 
@@ -18,13 +20,14 @@ from mmengine.config import Config
 
 from ..cells import SCRATCH, cell_argument
 from ..choices import ACTIVATIONS
+from ..errors import CheckpointError
 from ..flops import cost_against_dense, macs_per_frame
 from ..io import atomic_path, write_json
 from ..models.foreign import load_foreign, local_file, read_foreign, trained_iterations
 from ..profiles import dataset_tag, train_meta_file
-from ..pruning.checkpoint import load_network, save_network
+from ..pruning.checkpoint import load_network, save_network, state_mismatch
 from ..runtime import editor_of
-from ..safe_checkpoint import tensors_only_copy
+from ..safe_checkpoint import load_checkpoint, tensors_only_copy
 from ..tracking import log_record, stage_run, tracked
 from ..training.config import configured_iters, set_iterations, training_stage
 from ..training.record import CURVE_COLUMNS, record_training
@@ -55,12 +58,29 @@ def lite_generator(generator: dict, target_macs: float) -> dict:
 
 
 def lite_budget(cell, params: dict) -> dict[str, int]:
-    """BasicVSR-lite's iterations from scratch: what the dense model was trained (its recorded
+    """BasicVSR-lite's fair budget from scratch: what the dense model was trained (its recorded
     ``trained_iters``, a committed or converted checkpoint's included) plus SSL's sparsify and
     finetune. A dense model from a checkpoint that does not record its training counts as 0."""
     dense = json.loads(cell.dense().metrics('train').read_text())
     return {'dense': dense.get('trained_iters', dense['iters']),
             **{stage: configured_iters(stage, params) for stage in ('sparsify', 'finetune')}}
+
+
+def lite_start(path: Path, generator: dict) -> tuple[object, int]:
+    """``baselines.lite_init_from``: a BasicVSR-lite this run's lite continues from (every seed, as
+    every pruned cell continues from the one dense model), and the iterations it was trained."""
+    net = MODELS.build(generator)
+    checkpoint = load_checkpoint(path)  # a user's file: weights-only
+    state = {k.removeprefix('generator.'): v for k, v in checkpoint.get('state_dict', {}).items()}
+    why = state_mismatch(net, state)
+    trained = trained_iterations(path)
+    if why or trained is None:
+        raise CheckpointError(
+            f'baselines.lite_init_from={path}: ' + (f'not BasicVSR-lite at SSL\'s MACs here ({why})' if why else
+                                                    'records no trained_iters (not a train_lite network)') +
+            '; set baselines.lite_init_from: null to train BasicVSR-lite from scratch')
+    net.load_state_dict(state)
+    return net, trained
 
 
 def starting_point(cfg: Config, p: dict) -> tuple[dict, object | None]:
@@ -99,7 +119,19 @@ def main() -> None:
         # The dense network's own config (its activation included), narrowed.
         cfg.model.generator = lite_generator(Config.fromfile(f'{dense}.py').model.to_dict(), target)
         used['budget'] = lite_budget(cell, params)
-        set_iterations(cfg, sum(used['budget'].values()))
+        b = params['baselines']
+        used['trained_iters'] = b['lite_iters'] or sum(used['budget'].values())
+        done = 0
+        if b['lite_init_from']:
+            path = local_file(b['lite_init_from'], 'baselines.lite_init_from')
+            start, done = lite_start(path, cfg.model.generator)
+            used.update(init_from=str(path), init_trained_iters=done)
+            inputs.append(file_digest(path))
+        if used['trained_iters'] <= done:
+            raise CheckpointError(f'baselines.lite_init_from={b["lite_init_from"]} was trained {done} iterations, '
+                                  f'BasicVSR-lite\'s budget here is {used["trained_iters"]}: nothing is left to train; '
+                                  'set baselines.lite_init_from: null')
+        set_iterations(cfg, used['trained_iters'] - done)
         inputs.append(file_digest(f'{dense}.pth'))
     else:
         used, start = starting_point(cfg, p)
@@ -116,7 +148,7 @@ def main() -> None:
         if not lite:  # what the dense model has been trained in all (lite's budget builds on it)
             here = 0 if p['iters'] == 0 else configured_iters('train_dense', params)
             used['trained_iters'] = (used.get('init_trained_iters') or 0) + here
-        if start is not None and p['iters'] == 0:  # the converted checkpoint is the dense model
+        if not lite and start is not None and p['iters'] == 0:  # the converted checkpoint is the dense model
             if run is not None:
                 save_network(start, out.parent, out.name, meta=dict(stage='train_dense', seed=cell.seed, **used))
                 write_json(cell.metrics('train'), {'iters': 0, **used})
