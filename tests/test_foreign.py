@@ -330,18 +330,27 @@ def test_evaluate_authors_stage_scores_their_checkpoint_beside_ours(repo, prepar
 
 
 def test_lite_continues_only_from_a_lite_of_its_width_that_records_its_training(tmp_path):
-    """``baselines.lite_init_from``: the weights load into BasicVSR-lite as this run narrows it and
-    the checkpoint's iterations count towards lite's budget; another width, or a file that does not
-    say how long it was trained, is one line naming the key and the fix."""
+    """``baselines.lite_init_from``: the weights load into BasicVSR-lite narrowed to this run's
+    target MACs (the checkpoint's width where the target lies between it and the next one, as
+    another seed's SSL MACs may) and the checkpoint's iterations count towards lite's budget;
+    another width, or a file that does not say how long it was trained, is one line naming the key
+    and the fix."""
+    from ssl_mm.flops import macs_per_frame
     from ssl_mm.pruning.checkpoint import model_config, save_network
-    from ssl_mm.stages.train_dense import lite_start
+    from ssl_mm.stages.train_dense import SEARCH_LR_SIZE, lite_start
+    dense = model_config(SSLBasicVSRNet(16, 1, hr_channels=16))
+
+    def macs(width):
+        return macs_per_frame(SSLBasicVSRNet(width, 1, hr_channels=width), SEARCH_LR_SIZE)['total_without_spynet']
     lite = _randomise(SSLBasicVSRNet(8, 1, hr_channels=8), seed=3)
     save_network(lite, tmp_path, 'lite', meta=dict(stage='train_lite', trained_iters=640))
-    net, trained = lite_start(tmp_path / 'lite.pth', model_config(lite))
-    assert trained == 640 and all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), lite.state_dict().values()))
+    for target in (macs(8), 0.3 * macs(8) + 0.7 * macs(9), 0.7 * macs(7) + 0.3 * macs(8)):
+        generator, net, trained = lite_start(tmp_path / 'lite.pth', dense, target)
+        assert generator['mid_channels'] == 8 and trained == 640
+        assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), lite.state_dict().values()))
     with pytest.raises(CheckpointError, match=r'^baselines\.lite_init_from=.*lite\.pth: not BasicVSR-lite at SSL\'s '
                                               r'MACs here \(.*\); set baselines\.lite_init_from: null to train'):
-        lite_start(tmp_path / 'lite.pth', model_config(SSLBasicVSRNet(9, 1, hr_channels=9)))
+        lite_start(tmp_path / 'lite.pth', dense, macs(10))
     save_network(lite, tmp_path, 'untold', meta=dict(stage='train_lite'))
     with pytest.raises(CheckpointError, match=r'untold\.pth: records no trained_iters'):
-        lite_start(tmp_path / 'untold.pth', model_config(lite))
+        lite_start(tmp_path / 'untold.pth', dense, macs(8))

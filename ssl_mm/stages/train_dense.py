@@ -37,10 +37,11 @@ from . import run_stage
 SEARCH_LR_SIZE = (36, 64)  # MACs per pixel do not depend on the size; a small trace is quick
 
 
-def lite_generator(generator: dict, target_macs: float) -> dict:
+def lite_generator(generator: dict, target_macs: float, near: int | None = None) -> dict:
     """``generator`` with ``mid_channels`` (and ``hr_channels`` in proportion) narrowed to the
     width whose MACs (SPyNet excluded, it is the same in both) are closest to ``target_macs``
-    (per pixel of ``SEARCH_LR_SIZE``'s LR frame)."""
+    (per pixel of ``SEARCH_LR_SIZE``'s LR frame); ``near``, if it is one of the two widths around
+    the target (a checkpoint's, which another seed's SSL MACs may round the other way)."""
     full_mid, full_hr = generator['mid_channels'], generator['hr_channels']
 
     def narrowed(mid: int) -> dict:
@@ -53,7 +54,8 @@ def lite_generator(generator: dict, target_macs: float) -> dict:
     while low < high:
         mid = (low + high + 1) // 2
         low, high = (mid, high) if macs(mid) <= target_macs else (low, mid - 1)
-    best = min({low, min(low + 1, full_mid)}, key=lambda m: abs(macs(m) - target_macs))
+    around = {low, min(low + 1, full_mid)}
+    best = near if near in around else min(around, key=lambda m: abs(macs(m) - target_macs))
     return narrowed(best)
 
 
@@ -66,12 +68,15 @@ def lite_budget(cell, params: dict) -> dict[str, int]:
             **{stage: configured_iters(stage, params) for stage in ('sparsify', 'finetune')}}
 
 
-def lite_start(path: Path, generator: dict) -> tuple[object, int]:
-    """``baselines.lite_init_from``: a BasicVSR-lite this run's lite continues from (every seed, as
-    every pruned cell continues from the one dense model), and the iterations it was trained."""
-    net = MODELS.build(generator)
+def lite_start(path: Path, dense_generator: dict, target_macs: float) -> tuple[dict, object, int]:
+    """``baselines.lite_init_from``: the BasicVSR-lite this run's lite continues from (every seed,
+    as every pruned cell continues from the one dense model): its generator config, network and
+    the iterations it was trained."""
     checkpoint = load_checkpoint(path)  # a user's file: weights-only
     state = {k.removeprefix('generator.'): v for k, v in checkpoint.get('state_dict', {}).items()}
+    width = state['fusion.weight'].shape[0] if 'fusion.weight' in state else None  # fusion: 2C -> C
+    generator = lite_generator(dense_generator, target_macs, near=width)
+    net = MODELS.build(generator)
     why = state_mismatch(net, state)
     trained = trained_iterations(path)
     if why or trained is None:
@@ -80,7 +85,7 @@ def lite_start(path: Path, generator: dict) -> tuple[object, int]:
                                                     'records no trained_iters (not a train_lite network)') +
             '; set baselines.lite_init_from: null to train BasicVSR-lite from scratch')
     net.load_state_dict(state)
-    return net, trained
+    return generator, net, trained
 
 
 def starting_point(cfg: Config, p: dict) -> tuple[dict, object | None]:
@@ -117,14 +122,15 @@ def main() -> None:
         target = ssl['macs_total_without_spynet'] * (SEARCH_LR_SIZE[0] * SEARCH_LR_SIZE[1]) / (
             ssl['lr_height'] * ssl['lr_width'])
         # The dense network's own config (its activation included), narrowed.
-        cfg.model.generator = lite_generator(Config.fromfile(f'{dense}.py').model.to_dict(), target)
+        dense_generator = Config.fromfile(f'{dense}.py').model.to_dict()
+        cfg.model.generator = lite_generator(dense_generator, target)
         used['budget'] = lite_budget(cell, params)
         b = params['baselines']
         used['trained_iters'] = b['lite_iters'] or sum(used['budget'].values())
         done = 0
         if b['lite_init_from']:
             path = local_file(b['lite_init_from'], 'baselines.lite_init_from')
-            start, done = lite_start(path, cfg.model.generator)
+            cfg.model.generator, start, done = lite_start(path, dense_generator, target)
             used.update(init_from=str(path), init_trained_iters=done)
             inputs.append(file_digest(path))
         if used['trained_iters'] <= done:
