@@ -123,7 +123,6 @@ def main() -> None:
             ssl['lr_height'] * ssl['lr_width'])
         # The dense network's own config (its activation included), narrowed.
         dense_generator = Config.fromfile(f'{dense}.py').model.to_dict()
-        cfg.model.generator = lite_generator(dense_generator, target)
         used['budget'] = lite_budget(cell, params)
         b = params['baselines']
         used['trained_iters'] = b['lite_iters'] or sum(used['budget'].values())
@@ -133,6 +132,8 @@ def main() -> None:
             cfg.model.generator, start, done = lite_start(path, dense_generator, target)
             used.update(init_from=str(path), init_trained_iters=done)
             inputs.append(file_digest(path))
+        else:
+            cfg.model.generator = lite_generator(dense_generator, target)
         if used['trained_iters'] <= done:
             raise CheckpointError(f'baselines.lite_init_from={b["lite_init_from"]} was trained {done} iterations, '
                                   f'BasicVSR-lite\'s budget here is {used["trained_iters"]}: nothing is left to train; '
